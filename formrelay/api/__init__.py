@@ -1,0 +1,1 @@
+"""What the HTTP API shares across handlers: problems, principals, responses."""

@@ -1,0 +1,79 @@
+"""What every HTTP handler shares: problem responses, the caller, the raw body."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from formrelay.api.problems import PROBLEM_CONTENT_TYPE, Problem
+from formrelay.auth.authorize import Principal
+
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def problem_response(problem: Problem) -> Response[str]:
+    """A problem as an HTTP response."""
+    return Response(
+        status_code=problem.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=problem.to_json(),
+        headers=problem.headers or None,
+    )
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    """A JSON document as an HTTP response."""
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
+    """Problems answer as themselves; anything unexpected is logged and answers a bare 500."""
+
+    @app.exception_handler(Problem)
+    def _problem(problem: Problem) -> Response[str]:
+        logger.info("request refused", extra={"status": problem.status, "problem": problem.slug})
+        return problem_response(problem)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return problem_response(Problem(404, "not-found", "Not found", "no such route"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return problem_response(
+            Problem(500, "internal-error", "Internal error", "the request could not be completed")
+        )
+
+
+def caller(app: APIGatewayHttpResolver) -> Principal:
+    """The principal the authorizer verified: the only source of the tenant."""
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    return Principal.from_context(context)
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    """The request body exactly as the client sent it."""
+    event = app.current_event
+    body = event.body or ""
+    if event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8", errors="surrogatepass")
+
+
+def correlation_id(app: APIGatewayHttpResolver) -> str:
+    """The caller's X-Correlation-Id if well formed, else the request id."""
+    given = app.current_event.headers.get("x-correlation-id", "")
+    if _CORRELATION_ID.fullmatch(given):
+        return given
+    return app.current_event.request_context.request_id

@@ -1,0 +1,53 @@
+"""RFC 9457 problem details: every API error a client sees from our code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from formrelay.domain.errors import FormrelayError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_TYPE_BASE = "https://formrelay.dev/problems/"
+
+
+@dataclass
+class Problem(FormrelayError):
+    """An error answered to the client as application/problem+json."""
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail)
+
+    def body(self) -> dict[str, Any]:
+        """The problem document."""
+        document: dict[str, Any] = {
+            "type": _TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            document["errors"] = self.errors
+        return document
+
+    def to_json(self) -> str:
+        """The problem document as JSON text."""
+        return json.dumps(self.body())
+
+
+def bad_request(detail: str, slug: str = "bad-request") -> Problem:
+    """400: the request is malformed."""
+    return Problem(400, slug, "Bad request", detail)
+
+
+def not_found(detail: str) -> Problem:
+    """404: no such resource for this tenant."""
+    return Problem(404, "not-found", "Not found", detail)

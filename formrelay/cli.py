@@ -1,0 +1,109 @@
+"""`formrelay ...`: run the local stack, submit, and read status and history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from formrelay.client import Credentials, CredentialsError, FormrelayClient, verify_history
+from formrelay.domain.errors import IntegrityError
+
+
+def _add_credentials(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint", help="API endpoint (or FORMRELAY_ENDPOINT)")
+    parser.add_argument("--key-id", help="API key id (or FORMRELAY_KEY_ID)")
+    parser.add_argument("--secret", help="API key secret (or FORMRELAY_SECRET)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="formrelay", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run the whole pipeline locally (emulated AWS)")
+    dev.add_argument("--port", type=int, default=8787, help="HTTP API port (default 8787)")
+    dev.add_argument("--demo", action="store_true", help="seed a demo tenant and receiver")
+    dev.add_argument("--state-dir", type=Path, default=Path(".formrelay"))
+
+    submit = commands.add_parser("submit", help="submit a form")
+    submit.add_argument("--form", required=True, help="form id")
+    submit.add_argument("--data", required=True, help="the submission as JSON (or @file)")
+    submit.add_argument("--idempotency-key", help="makes retries of this submit safe")
+    _add_credentials(submit)
+
+    for name, helptext in (("status", "a submission's status"), ("history", "its events")):
+        sub = commands.add_parser(name, help=helptext)
+        sub.add_argument("submission_id")
+        _add_credentials(sub)
+    return parser
+
+
+def _client(args: argparse.Namespace) -> FormrelayClient:
+    return FormrelayClient(Credentials.resolve(args.endpoint, args.key_id, args.secret))
+
+
+def _print_answer(response: httpx.Response) -> int:
+    try:
+        document: Any = response.json()
+    except ValueError:
+        document = {"status": response.status_code, "body": response.text}
+    stream = sys.stdout if response.is_success else sys.stderr
+    print(json.dumps(document, indent=2, ensure_ascii=False), file=stream)
+    return 0 if response.is_success else 1
+
+
+def _submit(args: argparse.Namespace) -> int:
+    text = args.data
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text(encoding="utf-8")
+    response = _client(args).submit(
+        args.form, text.encode("utf-8"), idempotency_key=args.idempotency_key
+    )
+    return _print_answer(response)
+
+
+def _history(args: argparse.Namespace) -> int:
+    response = _client(args).history(args.submission_id)
+    code = _print_answer(response)
+    if code == 0:
+        try:
+            verify_history(response.json())
+        except IntegrityError as exc:
+            print(f"hash chain does NOT verify: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"hash chain verified locally: {len(response.json()['events'])} events", file=sys.stderr
+        )
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `formrelay` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "dev":
+            from formrelay.local.dev import run  # the local stack needs the [local] extra
+
+            run(port=args.port, demo=args.demo, state_dir=args.state_dir)
+            return 0
+        if args.command == "submit":
+            return _submit(args)
+        if args.command == "status":
+            return _print_answer(_client(args).status(args.submission_id))
+        return _history(args)
+    except CredentialsError as exc:
+        print(f"formrelay: {exc}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as exc:
+        print(f"formrelay: could not reach the API: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The formrelay API client: signs every request as the API expects."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from formrelay.auth.signing import sign_request
+from formrelay.domain.events import RecordedEvent, StreamId
+from formrelay.domain.hashing import verify_chain
+
+DEMO_FILE = Path(".formrelay") / "demo.json"
+
+
+class CredentialsError(Exception):
+    """No endpoint or key could be found."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where the API is and which key signs for us."""
+
+    endpoint: str
+    key_id: str
+    secret: str
+
+    @classmethod
+    def resolve(
+        cls,
+        endpoint: str | None = None,
+        key_id: str | None = None,
+        secret: str | None = None,
+        demo_file: Path = DEMO_FILE,
+    ) -> Credentials:
+        """Flags first, then FORMRELAY_* variables, then the local demo file."""
+        demo: dict[str, Any] = {}
+        if demo_file.is_file():
+            demo = json.loads(demo_file.read_text(encoding="utf-8"))
+        values = {
+            "endpoint": endpoint or os.environ.get("FORMRELAY_ENDPOINT") or demo.get("endpoint"),
+            "key_id": key_id or os.environ.get("FORMRELAY_KEY_ID") or demo.get("key_id"),
+            "secret": secret or os.environ.get("FORMRELAY_SECRET") or demo.get("secret"),
+        }
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise CredentialsError(
+                "missing " + ", ".join(missing) + ": pass flags, set FORMRELAY_ENDPOINT/"
+                f"FORMRELAY_KEY_ID/FORMRELAY_SECRET, or run `formrelay dev --demo` ({demo_file})"
+            )
+        return cls(
+            str(values["endpoint"]).rstrip("/"), str(values["key_id"]), str(values["secret"])
+        )
+
+
+class FormrelayClient:
+    """Signed calls to the formrelay API."""
+
+    def __init__(self, credentials: Credentials, http: httpx.Client | None = None) -> None:
+        self.credentials = credentials
+        self.http = http or httpx.Client(timeout=30.0, trust_env=False)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one signed request."""
+        raw_query = urlencode(query or {})
+        base_path = urlsplit(self.credentials.endpoint).path.rstrip("/")
+        signed = sign_request(
+            key_id=self.credentials.key_id,
+            secret=self.credentials.secret,
+            method=method,
+            path=base_path + path,
+            raw_query=raw_query,
+            body=body,
+        )
+        url = self.credentials.endpoint + path + (f"?{raw_query}" if raw_query else "")
+        all_headers = {**signed, **(headers or {})}
+        if body:
+            all_headers.setdefault("content-type", "application/json")
+        return self.http.request(method, url, content=body, headers=all_headers)
+
+    def submit(
+        self, form_id: str, data: Any, *, idempotency_key: str | None = None
+    ) -> httpx.Response:
+        """POST a submission (data is JSON-encoded unless already bytes)."""
+        body = data if isinstance(data, bytes) else json.dumps(data).encode("utf-8")
+        headers = {"idempotency-key": idempotency_key} if idempotency_key else None
+        return self.request("POST", f"/v1/forms/{form_id}/submissions", body=body, headers=headers)
+
+    def status(self, submission_id: str) -> httpx.Response:
+        """GET a submission's status."""
+        return self.request("GET", f"/v1/submissions/{submission_id}")
+
+    def history(self, submission_id: str) -> httpx.Response:
+        """GET a submission's events."""
+        return self.request("GET", f"/v1/submissions/{submission_id}/events")
+
+
+def verify_history(document: dict[str, Any]) -> None:
+    """Recompute a history's hash chain here, trusting nothing the server said about it.
+
+    Raises IntegrityError if any event was altered, dropped or reordered.
+    """
+    events = [
+        RecordedEvent(
+            stream=StreamId(e["tenant_id"], e["submission_id"]),
+            version=e["version"],
+            event_id=e["event_id"],
+            type=e["type"],
+            schema_version=e["schema_version"],
+            occurred_at=e["occurred_at"],
+            correlation_id=e["correlation_id"],
+            causation_id=e["causation_id"],
+            data=e["data"],
+            prev_hash=e["prev_hash"],
+            hash=e["hash"],
+        )
+        for e in document["events"]
+    ]
+    verify_chain(events)

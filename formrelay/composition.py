@@ -1,0 +1,123 @@
+"""The one place clients and services are built: lazily, once per container.
+
+Handlers call `services()`; tests build a `Services` of their own (or call
+`services.cache_clear()` after changing the environment).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
+
+import boto3
+import httpx
+from botocore.config import Config
+
+from formrelay.auth.keys import KeyDirectory
+from formrelay.auth.nonces import NonceStore
+from formrelay.delivery.connector import Connector
+from formrelay.delivery.destinations import DestinationDirectory
+from formrelay.delivery.jobs import DeliveryQueue
+from formrelay.registry.forms import FormCatalog
+from formrelay.settings import Settings
+from formrelay.store.dynamodb import DynamoDBEventStore
+from formrelay.views.status import StatusViews
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10
+)
+
+
+class Services:
+    """Every adapter a function may need, each built on first use."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+
+    @cached_property
+    def settings(self) -> Settings:
+        """Settings from the environment unless given."""
+        return self._settings or Settings.from_env()
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        """DynamoDB client."""
+        return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        """SQS client."""
+        return boto3.client("sqs", config=_CLIENT_CONFIG)
+
+    @cached_property
+    def secretsmanager(self) -> SecretsManagerClient:
+        """Secrets Manager client."""
+        return boto3.client("secretsmanager", config=_CLIENT_CONFIG)
+
+    @cached_property
+    def events(self) -> DynamoDBEventStore:
+        """The event store."""
+        return DynamoDBEventStore(self.settings.events_table, self.dynamodb)
+
+    @cached_property
+    def keys(self) -> KeyDirectory:
+        """Tenant keys and their secrets."""
+        return KeyDirectory(
+            self.settings.views_table,
+            self.settings.tenant_secret_prefix,
+            dynamodb=self.dynamodb,
+            secretsmanager=self.secretsmanager,
+            cache_seconds=self.settings.secret_cache_seconds,
+        )
+
+    @cached_property
+    def nonces(self) -> NonceStore:
+        """Used nonces."""
+        return NonceStore(self.settings.views_table, self.dynamodb)
+
+    @cached_property
+    def forms(self) -> FormCatalog:
+        """Forms and their schemas."""
+        return FormCatalog(self.settings.views_table, self.dynamodb)
+
+    @cached_property
+    def destinations(self) -> DestinationDirectory:
+        """Destinations."""
+        return DestinationDirectory(self.settings.views_table, self.dynamodb)
+
+    @cached_property
+    def statuses(self) -> StatusViews:
+        """Status views."""
+        return StatusViews(self.settings.views_table, self.dynamodb)
+
+    @cached_property
+    def delivery_queue(self) -> DeliveryQueue:
+        """The delivery queue."""
+        return DeliveryQueue(self.settings.delivery_queue_url, self.sqs)
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        """The HTTP client deliveries go out on (redirects never followed)."""
+        return httpx.Client(follow_redirects=False, trust_env=False)
+
+    @cached_property
+    def connector(self) -> Connector:
+        """The delivery use case."""
+        return Connector(
+            events=self.events,
+            destinations=self.destinations,
+            queue=self.delivery_queue,
+            http=self.http,
+            retry_schedule_seconds=self.settings.retry_schedule_seconds,
+        )
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    """The container's services (one set per Lambda container)."""
+    return Services()

@@ -1,0 +1,76 @@
+"""The event envelope: what is appended (NewEvent) and what is stored (RecordedEvent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from formrelay.domain.ids import new_id
+
+SUBMISSION_RECEIVED = "submission.received"
+DELIVERY_ATTEMPTED = "delivery.attempted"
+DELIVERY_FAILED = "delivery.failed"
+
+
+def utc_now() -> str:
+    """Now, as an RFC 3339 UTC timestamp with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class StreamId:
+    """One submission's stream, always qualified by its tenant."""
+
+    tenant_id: str
+    submission_id: str
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event about to be appended: the store assigns version and hashes."""
+
+    type: str
+    data: dict[str, Any]
+    correlation_id: str
+    causation_id: str | None = None
+    schema_version: int = 1
+    event_id: str = field(default_factory=new_id)
+    occurred_at: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as stored: immutable, versioned, chained to its predecessor."""
+
+    stream: StreamId
+    version: int
+    event_id: str
+    type: str
+    schema_version: int
+    occurred_at: str
+    correlation_id: str
+    causation_id: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def body(self) -> dict[str, Any]:
+        """The hashed part of the event: everything except its own hash."""
+        return {
+            "tenant_id": self.stream.tenant_id,
+            "submission_id": self.stream.submission_id,
+            "version": self.version,
+            "event_id": self.event_id,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "occurred_at": self.occurred_at,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as the API shows it."""
+        return {**self.body(), "hash": self.hash}

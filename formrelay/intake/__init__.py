@@ -1,0 +1,1 @@
+"""Intake: turning a signed request body into an accepted submission."""

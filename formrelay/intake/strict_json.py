@@ -1,0 +1,123 @@
+"""Parsing request bodies as JSON, strictly: the shapes an attacker sends are refused.
+
+The standard json module accepts duplicate keys (last wins), NaN and
+Infinity, lone surrogates in escapes, and any depth; none of those may reach
+a schema or the event store.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from formrelay.domain.errors import FormrelayError
+
+MAX_DEPTH = 32
+MAX_KEYS = 1000
+MAX_NUMBER_DIGITS = 100
+
+
+class MalformedJsonError(FormrelayError):
+    """The body is not JSON formrelay accepts (syntax, duplicates, depth, size)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedJsonError(f"duplicate object key {key!r}")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> Any:
+    raise MalformedJsonError(f"{name} is not JSON")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise MalformedJsonError("number has too many digits")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise MalformedJsonError("number has too many digits")
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise MalformedJsonError("number is out of range")
+    return value
+
+
+def _check_shape(value: Any) -> None:
+    """Depth at most MAX_DEPTH, keys at most MAX_KEYS, strings valid UTF-8 (no lone surrogates)."""
+    keys = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list) and depth > MAX_DEPTH:
+            raise MalformedJsonError(f"nesting deeper than {MAX_DEPTH}")
+        if isinstance(node, dict):
+            keys += len(node)
+            if keys > MAX_KEYS:
+                raise MalformedJsonError(f"more than {MAX_KEYS} keys")
+            for key, child in node.items():
+                _check_text(key)
+                stack.append((child, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+        elif isinstance(node, str):
+            _check_text(node)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedJsonError("string holds a lone surrogate") from exc
+
+
+def parse_body(raw: bytes) -> Any:
+    """The JSON value of a raw body, or MalformedJsonError saying what is wrong."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedJsonError("body is not valid UTF-8") from exc
+    # Depth is checked before parsing too: the parser recurses per nesting level.
+    if _max_bracket_depth(text) > MAX_DEPTH:
+        raise MalformedJsonError(f"nesting deeper than {MAX_DEPTH}")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_refuse_constant,
+            parse_int=_bounded_int,
+            parse_float=_bounded_float,
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedJsonError(f"body is not JSON: {exc.msg} at line {exc.lineno}") from exc
+    except RecursionError as exc:
+        raise MalformedJsonError("nesting too deep") from exc
+    _check_shape(value)
+    return value
+
+
+def _max_bracket_depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest

@@ -1,0 +1,101 @@
+"""The schema registry: JSON Schemas on disk, compiled once, cached per schema.
+
+Event schemas live in `schemas/events/<type>/<version>.json`. Validation runs
+on validators compiled by fastjsonschema; only when a document fails does the
+slower jsonschema walk it again to list every error with its JSON pointer
+(fastjsonschema stops at the first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+
+from formrelay.domain.canonical import canonical_json
+from formrelay.domain.errors import EventSchemaError, UnknownEventTypeError
+
+_DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def schemas_root() -> Path:
+    """Where the registry's source lives (FORMRELAY_SCHEMAS_DIR overrides)."""
+    return Path(os.environ.get("FORMRELAY_SCHEMAS_DIR", _DEFAULT_ROOT))
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    """One reason a document fails its schema: where, and what is wrong."""
+
+    pointer: str
+    message: str
+
+
+def _pointer(path: Any) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "".join("/" + p for p in parts)
+
+
+@lru_cache(maxsize=512)
+def _compiled(schema_text: str) -> Callable[[Any], Any]:
+    return fastjsonschema.compile(json.loads(schema_text))
+
+
+class CompiledSchema:
+    """A JSON Schema (draft-07) compiled for fast validation."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self._validate = _compiled(canonical_json(schema).decode("utf-8"))
+
+    def violations(self, document: Any) -> list[SchemaViolation]:
+        """Every way document fails the schema; empty when it passes."""
+        try:
+            self._validate(document)
+        except fastjsonschema.JsonSchemaValueException as first:
+            return self._all_violations(document, first)
+        return []
+
+    def _all_violations(
+        self, document: Any, first: fastjsonschema.JsonSchemaValueException
+    ) -> list[SchemaViolation]:
+        validator = jsonschema.Draft7Validator(
+            self.schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+        )
+        found = [
+            SchemaViolation(_pointer(error.absolute_path), error.message)
+            for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+        ]
+        if found:
+            return found
+        # The two validators disagree (formats differ slightly): trust the strict one.
+        path = (first.name or "data").split(".")[1:]
+        return [SchemaViolation(_pointer(path), first.message)]
+
+
+@lru_cache(maxsize=128)
+def event_schema(event_type: str, version: int) -> CompiledSchema:
+    """The compiled schema of one event type at one version."""
+    if "/" in event_type or event_type.startswith("."):
+        raise UnknownEventTypeError(f"no schema for {event_type} v{version}")
+    path = schemas_root() / "events" / event_type / f"{version}.json"
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UnknownEventTypeError(f"no schema for {event_type} v{version}") from exc
+    return CompiledSchema(schema)
+
+
+def check_event_data(event_type: str, version: int, data: dict[str, Any]) -> None:
+    """Raise EventSchemaError unless data satisfies the event type's schema."""
+    violations = event_schema(event_type, version).violations(data)
+    if violations:
+        detail = "; ".join(f"{v.pointer or '/'}: {v.message}" for v in violations[:5])
+        raise EventSchemaError(f"{event_type} v{version} data is invalid: {detail}")

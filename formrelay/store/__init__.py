@@ -1,0 +1,1 @@
+"""The event store: port, DynamoDB adapter, in-memory fake."""

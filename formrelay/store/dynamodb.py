@@ -1,0 +1,75 @@
+"""The DynamoDB event store: one item per event, conditional writes, no overwrite ever."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from formrelay.domain.events import RecordedEvent, StreamId
+from formrelay.store.items import from_item, stream_key, to_item
+from formrelay.store.port import EventStore, VersionTakenError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_NOT_TAKEN = "attribute_not_exists(pk)"
+
+
+class DynamoDBEventStore(EventStore):
+    """Streams as partitions (`T#tenant#S#submission`), versions as sort keys."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The DynamoDB client, built on first use."""
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _load(self, stream: StreamId) -> list[RecordedEvent]:
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": stream_key(stream)}},
+            ConsistentRead=True,
+        )
+        return [from_item(item) for page in pages for item in page.get("Items", [])]
+
+    def _insert(self, events: Sequence[RecordedEvent]) -> None:
+        items = [to_item(event) for event in events]
+        try:
+            if len(items) == 1:
+                self.client.put_item(
+                    TableName=self.table_name, Item=items[0], ConditionExpression=_NOT_TAKEN
+                )
+            else:
+                self.client.transact_write_items(
+                    TransactItems=[
+                        {"Put": _conditional_put(self.table_name, item)} for item in items
+                    ]
+                )
+        except ClientError as exc:
+            if _version_taken(exc):
+                raise VersionTakenError(events[0].version) from exc
+            raise
+
+
+def _conditional_put(table_name: str, item: dict[str, Any]) -> Any:
+    return {"TableName": table_name, "Item": item, "ConditionExpression": _NOT_TAKEN}
+
+
+def _version_taken(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons", [])
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+    return False

@@ -1,0 +1,30 @@
+"""An in-memory event store: the fake used by unit tests, held to the same contract."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from formrelay.domain.events import RecordedEvent, StreamId
+from formrelay.store.port import EventStore, VersionTakenError
+
+
+class InMemoryEventStore(EventStore):
+    """Streams in a dict, guarded by a lock so appends are atomic."""
+
+    def __init__(self) -> None:
+        self._streams: dict[StreamId, list[RecordedEvent]] = {}
+        self._lock = threading.Lock()
+
+    def _load(self, stream: StreamId) -> list[RecordedEvent]:
+        with self._lock:
+            return list(self._streams.get(stream, []))
+
+    def _insert(self, events: Sequence[RecordedEvent]) -> None:
+        with self._lock:
+            for event in events:
+                taken = self._streams.get(event.stream, [])
+                if event.version <= len(taken):
+                    raise VersionTakenError(event.version)
+            for event in events:
+                self._streams.setdefault(event.stream, []).append(event)

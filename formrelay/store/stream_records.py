@@ -1,0 +1,18 @@
+"""Reading recorded events out of DynamoDB Streams records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from formrelay.domain.events import RecordedEvent
+from formrelay.store.items import from_item
+
+
+def event_from_stream_record(record: dict[str, Any]) -> RecordedEvent | None:
+    """The event an INSERT record carries; None for any other record (events are never modified)."""
+    if record.get("eventName") != "INSERT":
+        return None
+    image = record.get("dynamodb", {}).get("NewImage")
+    if not image or not image.get("pk", {}).get("S", "").startswith("T#"):
+        return None
+    return from_item(image)

@@ -1,0 +1,50 @@
+"""Read-model queries behind the query API: status and verified history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from formrelay.api.problems import not_found
+from formrelay.domain.errors import IntegrityError, InvalidIdentifierError, StreamNotFoundError
+from formrelay.domain.events import RecordedEvent, StreamId
+from formrelay.domain.hashing import verify_chain
+from formrelay.domain.ids import SUBMISSION_ID, check
+from formrelay.store.port import EventStore
+from formrelay.views.status import StatusViews, fold
+
+
+def _stream(tenant_id: str, submission_id: str, events: EventStore) -> list[RecordedEvent]:
+    try:
+        check(SUBMISSION_ID, submission_id, "submission id")
+        return events.read(StreamId(tenant_id, submission_id), verify=False)
+    except (InvalidIdentifierError, StreamNotFoundError) as exc:
+        raise not_found("no such submission") from exc
+
+
+def submission_status(
+    tenant_id: str, submission_id: str, *, statuses: StatusViews, events: EventStore
+) -> dict[str, Any]:
+    """The projected status; folded from the stream while the projection catches up."""
+    try:
+        check(SUBMISSION_ID, submission_id, "submission id")
+    except InvalidIdentifierError as exc:
+        raise not_found("no such submission") from exc
+    view = statuses.get(tenant_id, submission_id)
+    if view is not None:
+        return view
+    return fold(_stream(tenant_id, submission_id, events))
+
+
+def submission_history(tenant_id: str, submission_id: str, *, events: EventStore) -> dict[str, Any]:
+    """Every event of a submission, and whether its hash chain verifies."""
+    recorded = _stream(tenant_id, submission_id, events)
+    try:
+        verify_chain(recorded)
+        verified, problem = True, None
+    except IntegrityError as exc:
+        verified, problem = False, str(exc)
+    return {
+        "submission_id": submission_id,
+        "events": [event.to_dict() for event in recorded],
+        "chain": {"verified": verified, "head": recorded[-1].hash, "problem": problem},
+    }

@@ -1,0 +1,129 @@
+"""The status view: a pure fold of a submission's events, and where it is kept.
+
+The projection recomputes the whole view from the stream on every record, so
+replaying, duplicating or reordering stream records cannot change the result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from formrelay.domain.events import (
+    DELIVERY_ATTEMPTED,
+    DELIVERY_FAILED,
+    SUBMISSION_RECEIVED,
+    RecordedEvent,
+)
+from formrelay.views import keys as vk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+RECEIVED, DELIVERING, DELIVERED, FAILED = "received", "delivering", "delivered", "failed"
+PENDING, RETRYING = "pending", "retrying"
+TERMINAL = frozenset({DELIVERED, FAILED})
+
+
+def fold(events: Sequence[RecordedEvent]) -> dict[str, Any]:
+    """The status of a submission from its events (first must be submission.received)."""
+    first = events[0]
+    if first.type != SUBMISSION_RECEIVED:
+        raise ValueError("a stream starts with submission.received")
+    destinations: dict[str, dict[str, Any]] = {
+        d: {"state": PENDING, "attempts": 0, "last_error": None, "last_status_code": None}
+        for d in first.data["destinations"]
+    }
+    for event in events[1:]:
+        view = destinations.setdefault(
+            event.data["destination_id"],
+            {"state": PENDING, "attempts": 0, "last_error": None, "last_status_code": None},
+        )
+        if event.type == DELIVERY_ATTEMPTED:
+            _apply_attempt(view, event)
+        elif event.type == DELIVERY_FAILED:
+            view["state"] = FAILED
+    return {
+        "submission_id": first.stream.submission_id,
+        "form_id": first.data["form_id"],
+        "status": _overall(first, destinations),
+        "received_at": first.occurred_at,
+        "updated_at": events[-1].occurred_at,
+        "version": events[-1].version,
+        "destinations": destinations,
+    }
+
+
+def _apply_attempt(view: dict[str, Any], event: RecordedEvent) -> None:
+    data = event.data
+    view["attempts"] = max(view["attempts"], data["attempt"])
+    view["last_status_code"] = data["status_code"]
+    if data["outcome"] == "succeeded":
+        view["state"] = DELIVERED
+        view["last_error"] = None
+        view["delivered_at"] = event.occurred_at
+    elif view["state"] != DELIVERED:
+        view["last_error"] = data["error_class"] or f"HTTP {data['status_code']}"
+        view["state"] = RETRYING if data["outcome"] == "retryable_failure" else FAILED
+
+
+def _overall(first: RecordedEvent, destinations: dict[str, dict[str, Any]]) -> str:
+    states = [d["state"] for d in destinations.values()]
+    if all(s in TERMINAL for s in states):
+        # No destinations at all is vacuously delivered: nothing is left to do.
+        return DELIVERED if all(s == DELIVERED for s in states) else FAILED
+    if all(s == PENDING for s in states):
+        return RECEIVED
+    return DELIVERING
+
+
+class StatusViews:
+    """Status items in the Views table, written newer-version-wins."""
+
+    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
+        self.views_table = views_table
+        self._dynamodb = dynamodb
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The DynamoDB client, built on first use."""
+        if self._dynamodb is None:
+            self._dynamodb = boto3.client("dynamodb")
+        return self._dynamodb
+
+    def get(self, tenant_id: str, submission_id: str) -> dict[str, Any] | None:
+        """A submission's status view, or None if not projected (yet)."""
+        item = self.dynamodb.get_item(
+            TableName=self.views_table,
+            Key={"pk": {"S": vk.status_pk(tenant_id, submission_id)}, "sk": {"S": vk.STATUS_SK}},
+        ).get("Item")
+        return None if item is None else dict(json.loads(item["view"]["S"]))
+
+    def put(self, tenant_id: str, view: dict[str, Any]) -> bool:
+        """Store a view unless a newer version is stored; True if written."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.views_table,
+                Item={
+                    "pk": {"S": vk.status_pk(tenant_id, view["submission_id"])},
+                    "sk": {"S": vk.STATUS_SK},
+                    "kind": {"S": "status"},
+                    "tenant_id": {"S": tenant_id},
+                    "status": {"S": view["status"]},
+                    "version": {"N": str(view["version"])},
+                    "gsi1pk": {"S": vk.listing_pk(tenant_id, view["status"])},
+                    "gsi1sk": {"S": vk.listing_sk(view["received_at"], view["submission_id"])},
+                    "view": {"S": json.dumps(view, sort_keys=True)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR version <= :v",
+                ExpressionAttributeValues={":v": {"N": str(view["version"])}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

@@ -1,0 +1,58 @@
+"""POST /v1/forms/{form_id}/submissions: accept a signed submission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from formrelay.api.http import (
+    caller,
+    correlation_id,
+    install_error_handlers,
+    json_response,
+    raw_body,
+)
+from formrelay.auth.signing import CONTENT_SHA256_HEADER
+from formrelay.composition import services
+from formrelay.intake.submissions import IntakeRequest, accept_submission
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+install_error_handlers(app, logger)
+
+
+@app.post("/v1/forms/<form_id>/submissions")
+def submit(form_id: str) -> Response[str]:
+    """Validate and record one submission; 202 with its id and links."""
+    principal = caller(app)
+    headers = app.current_event.headers
+    request = IntakeRequest(
+        tenant_id=principal.tenant_id,
+        key_id=principal.key_id,
+        form_id=form_id,
+        body=raw_body(app),
+        signed_sha256=headers.get(CONTENT_SHA256_HEADER.lower(), ""),
+        correlation_id=correlation_id(app),
+        idempotency_key=headers.get("idempotency-key"),
+    )
+    logger.append_keys(tenant_id=request.tenant_id, correlation_id=request.correlation_id)
+    accepted = accept_submission(request, forms=services().forms, events=services().events)
+    logger.info(
+        "submission accepted",
+        extra={
+            "submission_id": accepted.submission_id,
+            "form_id": form_id,
+            "replayed": accepted.replayed,
+        },
+    )
+    location = accepted.body()["links"]["self"]
+    return json_response(202, accepted.body(), headers={"Location": location})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return app.resolve(event, context)

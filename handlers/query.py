@@ -1,0 +1,44 @@
+"""GET /v1/submissions/{id} and /events: a submission's status and its verified history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from formrelay.api.http import caller, install_error_handlers, json_response
+from formrelay.composition import services
+from formrelay.views.history import submission_history, submission_status
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+install_error_handlers(app, logger)
+
+
+@app.get("/v1/submissions/<submission_id>")
+def status(submission_id: str) -> Response[str]:
+    """The submission's status view."""
+    principal = caller(app)
+    logger.append_keys(tenant_id=principal.tenant_id, submission_id=submission_id)
+    view = submission_status(
+        principal.tenant_id, submission_id, statuses=services().statuses, events=services().events
+    )
+    return json_response(200, view)
+
+
+@app.get("/v1/submissions/<submission_id>/events")
+def events(submission_id: str) -> Response[str]:
+    """Every event of the submission, with its hash chain and whether it verifies."""
+    principal = caller(app)
+    logger.append_keys(tenant_id=principal.tenant_id, submission_id=submission_id)
+    return json_response(
+        200, submission_history(principal.tenant_id, submission_id, events=services().events)
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return app.resolve(event, context)

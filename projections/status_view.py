@@ -1,0 +1,46 @@
+"""Stream projection: keeps each submission's status view (received -> delivered | failed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from formrelay.composition import services
+from formrelay.domain.events import StreamId
+from formrelay.store.stream_records import event_from_stream_record
+from formrelay.views.status import fold
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    """Recompute the view of the record's submission from its whole stream."""
+    event = event_from_stream_record(record.raw_event)
+    if event is None:
+        return
+    stream = StreamId(event.stream.tenant_id, event.stream.submission_id)
+    logger.append_keys(
+        tenant_id=stream.tenant_id,
+        submission_id=stream.submission_id,
+        correlation_id=event.correlation_id,
+    )
+    view = fold(services().events.read(stream))
+    written = services().statuses.put(stream.tenant_id, view)
+    logger.info("status projected", extra={"status": view["status"], "written": written})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point: partial batch responses, so one bad record blocks no others."""
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
