@@ -1,0 +1,190 @@
+"""The HTTP front: mirrors API Gateway HTTP API with a Lambda REQUEST authorizer."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+from formrelay.local.apigw import (
+    HttpRequest,
+    HttpResponse,
+    authorizer_event,
+    gateway_error,
+    map_response,
+    missing_identity,
+    proxy_event,
+    simple_authorization,
+)
+from formrelay.local.functions import FunctionRuntime, FunctionSpec
+from formrelay.local.routes import Route, RouteTable
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class BodyTooLargeError(ValueError):
+    """The request body is over API Gateway's 10 MB payload limit."""
+
+
+class Gateway:
+    """Routes a request, runs the authorizer, then the route's function."""
+
+    def __init__(self, routes: RouteTable) -> None:
+        self.routes = routes
+        self._runtimes: dict[str, FunctionRuntime] = {}
+
+    def _runtime(self, spec: FunctionSpec) -> FunctionRuntime:
+        """One runtime (lazily imported handler) per function."""
+        if spec.logical_id not in self._runtimes:
+            self._runtimes[spec.logical_id] = FunctionRuntime(spec)
+        return self._runtimes[spec.logical_id]
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request the way API Gateway would."""
+        found = self.routes.match(request.method, unquote(request.raw_path))
+        if found is None:
+            return gateway_error(404, "Not Found")
+        route, path_params = found
+        if missing_identity(request, route):
+            return gateway_error(401, "Unauthorized")
+        context = None
+        if route.authorizer is not None:
+            decision = self._authorize(request, route, path_params)
+            if isinstance(decision, HttpResponse):
+                return decision
+            context = decision
+        try:
+            result = self._runtime(route.function).invoke(
+                proxy_event(request, route, path_params, context)
+            )
+            return map_response(result)
+        except Exception:
+            logger.exception("function %s failed on %s", route.function.name, route.route_key)
+            return gateway_error(500, "Internal Server Error")
+
+    def _authorize(
+        self, request: HttpRequest, route: Route, path_params: dict[str, str]
+    ) -> HttpResponse | dict[str, object]:
+        """The authorizer's context, or the error response API Gateway would send."""
+        assert route.authorizer is not None
+        runtime = self._runtime(route.authorizer.function)
+        try:
+            result = runtime.invoke(authorizer_event(request, route, path_params))
+            allowed, context = simple_authorization(result)
+        except Exception:
+            logger.exception("authorizer %s failed", route.authorizer.function.name)
+            return gateway_error(500, "Internal Server Error")
+        return context if allowed else gateway_error(403, "Forbidden")
+
+
+def _read_chunked(rfile: io.BufferedIOBase) -> bytes:
+    """Read a Transfer-Encoding: chunked body."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(chunks)
+        total += size
+        if total > MAX_BODY_BYTES:
+            raise BodyTooLargeError
+        chunks.append(rfile.read(size))
+        rfile.readline()
+
+
+class FrontHandler(BaseHTTPRequestHandler):
+    """Reads requests off the socket and hands them to the Gateway."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: FrontServer
+
+    def _read_body(self) -> bytes:
+        """Read the body by Content-Length (or chunked); enforce the 10 MB limit."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return _read_chunked(self.rfile)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise BodyTooLargeError
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        """Serve any method."""
+        try:
+            body = self._read_body()
+        except BodyTooLargeError:
+            self.close_connection = True
+            self._send(gateway_error(413, "Request Entity Too Large"))
+            return
+        parts = urlsplit(self.path)
+        request = HttpRequest(
+            method=self.command,
+            raw_path=parts.path,
+            raw_query=parts.query,
+            header_pairs=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+            protocol=self.request_version,
+        )
+        response = self.server.gateway.handle(request)
+        response.header_pairs.append(("apigw-requestid", request.request_id))
+        self._send(response)
+
+    def _send(self, response: HttpResponse) -> None:
+        """Write status, headers and body with an exact Content-Length."""
+        self.send_response(response.status)
+        for name, value in response.header_pairs:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Access log at debug level instead of stderr."""
+        logger.debug("%s " + format, self.address_string(), *args)
+
+
+class FrontServer(ThreadingHTTPServer):
+    """A threading HTTP server that carries the Gateway."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
+        super().__init__(address, FrontHandler)
+        self.gateway = gateway
+
+
+class Front:
+    """The HTTP front running in a background thread."""
+
+    def __init__(self, routes: RouteTable, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = FrontServer((host, port), Gateway(routes))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="formrelay-front", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:8787."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        """Start serving."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

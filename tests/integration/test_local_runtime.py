@@ -1,0 +1,410 @@
+"""The local runtime: HTTP front + authorizer, stream and SQS pollers, over real moto and HTTP."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from formrelay.local.dev import LocalStack
+from formrelay.local.sink import Sink
+
+HANDLERS = '''
+"""Throwaway handlers for the local runtime tests: they record what they get."""
+import json
+
+CALLS = {"authorizer": [], "echo": [], "stream_all": [], "stream_filtered": [], "consume": []}
+SEEN = {}
+
+
+def authorizer(event, context):
+    CALLS["authorizer"].append(event)
+    if event["headers"].get("x-test-mode") == "garbage":
+        return "not a simple response"
+    allowed = event["headers"].get("x-test-key") == "good"
+    return {"isAuthorized": allowed, "context": {"tenant_id": "t1", "scopes": "submit"}}
+
+
+def echo(event, context):
+    CALLS["echo"].append(event)
+    return {
+        "statusCode": 201,
+        "headers": {"content-type": "application/json", "x-fn": context.function_name},
+        "cookies": ["a=1"],
+        "body": json.dumps({"path": event.get("pathParameters")}),
+    }
+
+
+def boom(event, context):
+    raise RuntimeError("boom")
+
+
+def stream_all(event, context):
+    failures = []
+    for record in event["Records"]:
+        image = record["dynamodb"]["NewImage"]
+        sequence = record["dynamodb"]["SequenceNumber"]
+        CALLS["stream_all"].append((image["sk"]["S"], sequence, record["eventName"]))
+        fail_times = int(image.get("fail_times", {"N": "0"})["N"])
+        SEEN[sequence] = SEEN.get(sequence, 0) + 1
+        if SEEN[sequence] <= fail_times:
+            failures.append({"itemIdentifier": sequence})
+            break
+    return {"batchItemFailures": failures}
+
+
+def stream_filtered(event, context):
+    for record in event["Records"]:
+        CALLS["stream_filtered"].append(
+            (record["eventName"], record["dynamodb"]["NewImage"]["sk"]["S"])
+        )
+    return {"batchItemFailures": []}
+
+
+def consume(event, context):
+    failures = []
+    for record in event["Records"]:
+        CALLS["consume"].append(record["body"])
+        count = int(record["attributes"]["ApproximateReceiveCount"])
+        if record["body"] == "fail-once" and count == 1:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+'''
+
+TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+    Environment:
+      Variables:
+        EVENTS_TABLE: !Ref EventsTable
+        JOBS_QUEUE_URL: !Ref JobsQueue
+Resources:
+  EventsTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: pk, AttributeType: S}
+        - {AttributeName: sk, AttributeType: S}
+      KeySchema:
+        - {AttributeName: pk, KeyType: HASH}
+        - {AttributeName: sk, KeyType: RANGE}
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  JobsDLQ:
+    Type: AWS::SQS::Queue
+  JobsQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 1
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt JobsDLQ.Arn, maxReceiveCount: 5}
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Signer
+        Authorizers:
+          Signer:
+            FunctionArn: !GetAtt AuthFunction.Arn
+            AuthorizerPayloadFormatVersion: "2.0"
+            EnableSimpleResponses: true
+            Identity:
+              Headers: [X-Test-Key, X-Test-Nonce]
+              ReauthorizeEvery: 0
+  AuthFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.authorizer
+  EchoFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.echo
+      Events:
+        Post:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Api, Method: POST, Path: "/v1/things/{thing_id}"}
+        Get:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Api, Method: GET, Path: "/v1/things/{thing_id}/parts/{part}"}
+  BoomFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.boom
+      Events:
+        Get:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Api, Method: GET, Path: /boom}
+  StreamAllFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.stream_all
+      Events:
+        Stream:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt EventsTable.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 10
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            MaximumRetryAttempts: 3
+  StreamFilteredFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.stream_filtered
+      Events:
+        Stream:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt EventsTable.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 100
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            FilterCriteria:
+              Filters:
+                - Pattern: >-
+                    {"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["wanted"]}}}}
+  ConsumerFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.consume
+      Events:
+        Jobs:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt JobsQueue.Arn
+            BatchSize: 10
+            FunctionResponseTypes: [ReportBatchItemFailures]
+"""
+
+AUTH_HEADERS = {"X-Test-Key": "good", "X-Test-Nonce": "n-1"}
+
+
+@pytest.fixture(scope="module")
+def handlers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """Given throwaway handler modules importable by the names in the template."""
+    directory = tmp_path_factory.mktemp("handlers")
+    (directory / "frt_handlers.py").write_text(textwrap.dedent(HANDLERS))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(directory))
+        yield importlib.import_module("frt_handlers")
+
+
+@pytest.fixture(scope="module")
+def stack(handlers: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """Given a local stack running the fixture template."""
+    template = tmp_path_factory.mktemp("infra") / "template.yaml"
+    template.write_text(TEMPLATE)
+    with LocalStack(template, stack_name="frt") as running:
+        yield running
+
+
+@pytest.fixture()
+def http(stack: LocalStack) -> Iterator[httpx.Client]:
+    """An HTTP client on the local front."""
+    with httpx.Client(base_url=stack.endpoint, timeout=10) as client:
+        yield client
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll predicate until it holds or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def calls(handlers: ModuleType, name: str) -> list[Any]:
+    """What a throwaway handler recorded."""
+    recorded: list[Any] = handlers.CALLS[name]
+    return recorded
+
+
+# --- HTTP front + authorizer -------------------------------------------------
+
+
+def test_missing_identity_header_is_401_without_calling_the_authorizer(
+    http: httpx.Client, handlers: ModuleType
+) -> None:
+    before = len(calls(handlers, "authorizer"))
+    response = http.post("/v1/things/a", headers={"X-Test-Key": "good"}, content=b"{}")
+    empty = http.post("/v1/things/a", headers={**AUTH_HEADERS, "X-Test-Nonce": ""})
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+    assert empty.status_code == 401
+    assert response.headers["content-type"] == "application/json"
+    assert len(calls(handlers, "authorizer")) == before
+
+
+def test_authorizer_refusal_is_403(http: httpx.Client) -> None:
+    response = http.post("/v1/things/a", headers={**AUTH_HEADERS, "X-Test-Key": "bad"})
+    assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
+
+
+def test_authorizer_garbage_is_500(http: httpx.Client) -> None:
+    response = http.post("/v1/things/a", headers={**AUTH_HEADERS, "X-Test-Mode": "garbage"})
+    assert (response.status_code, response.json()) == (500, {"message": "Internal Server Error"})
+
+
+def test_authorizer_gets_a_v2_request_event_without_body(
+    http: httpx.Client, handlers: ModuleType
+) -> None:
+    http.post("/v1/things/a?x=1&x=2", headers=AUTH_HEADERS, content=b'{"secret":"body"}')
+    event = calls(handlers, "authorizer")[-1]
+    assert event["version"] == "2.0" and event["type"] == "REQUEST"
+    assert event["identitySource"] == ["good", "n-1"]
+    assert event["routeKey"] == "POST /v1/things/{thing_id}"
+    assert event["rawPath"] == "/v1/things/a" and event["rawQueryString"] == "x=1&x=2"
+    assert event["queryStringParameters"] == {"x": "1,2"}
+    assert event["pathParameters"] == {"thing_id": "a"}
+    assert event["requestContext"]["http"]["method"] == "POST"
+    assert event["routeArn"].endswith("/$default/POST/v1/things/a")
+    assert "body" not in event
+
+
+def test_authorized_request_reaches_the_route_with_context_and_path_params(
+    http: httpx.Client, handlers: ModuleType
+) -> None:
+    response = http.get("/v1/things/t%201/parts/p2", headers={**AUTH_HEADERS, "Cookie": "c=1"})
+    event = calls(handlers, "echo")[-1]
+    assert response.status_code == 201
+    assert response.json() == {"path": {"thing_id": "t 1", "part": "p2"}}
+    assert response.headers["x-fn"] == "frt-EchoFunction"
+    assert response.headers["set-cookie"] == "a=1"
+    assert event["requestContext"]["authorizer"] == {
+        "lambda": {"tenant_id": "t1", "scopes": "submit"}
+    }
+    assert event["routeKey"] == "GET /v1/things/{thing_id}/parts/{part}"
+    assert event["cookies"] == ["c=1"]
+    assert event["headers"]["x-test-key"] == "good"
+
+
+def test_text_body_is_passed_as_text(http: httpx.Client, handlers: ModuleType) -> None:
+    headers = {**AUTH_HEADERS, "Content-Type": "application/json"}
+    http.post("/v1/things/a", headers=headers, content='{"é": 1}'.encode())
+    event = calls(handlers, "echo")[-1]
+    assert (event["body"], event["isBase64Encoded"]) == ('{"é": 1}', False)
+
+
+def test_binary_body_is_base64(http: httpx.Client, handlers: ModuleType) -> None:
+    payload = bytes(range(256))
+    headers = {**AUTH_HEADERS, "Content-Type": "application/octet-stream"}
+    http.post("/v1/things/a", headers=headers, content=payload)
+    event = calls(handlers, "echo")[-1]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == payload
+
+
+def test_unknown_route_and_wrong_method_are_404(http: httpx.Client) -> None:
+    unknown = http.get("/nowhere", headers=AUTH_HEADERS)
+    wrong_method = http.delete("/v1/things/a", headers=AUTH_HEADERS)
+    assert (unknown.status_code, unknown.json()) == (404, {"message": "Not Found"})
+    assert wrong_method.status_code == 404
+
+
+def test_function_exception_is_500(http: httpx.Client) -> None:
+    response = http.get("/boom", headers=AUTH_HEADERS)
+    assert (response.status_code, response.json()) == (500, {"message": "Internal Server Error"})
+
+
+def test_body_over_10_mb_is_413(http: httpx.Client) -> None:
+    response = http.post("/v1/things/a", headers=AUTH_HEADERS, content=b"x" * (10 * 2**20 + 1))
+    assert (response.status_code, response.json()) == (413, {"message": "Request Entity Too Large"})
+
+
+# --- DynamoDB stream pollers -------------------------------------------------
+
+
+def put(sk: str, kind: str, **extra: dict[str, str]) -> None:
+    """Write one item to the fixture events table."""
+    item = {"pk": {"S": "P"}, "sk": {"S": sk}, "type": {"S": kind}, **extra}
+    boto3.client("dynamodb").put_item(TableName="frt-EventsTable", Item=item)
+
+
+def test_stream_records_arrive_in_order_filtered_and_retried(
+    stack: LocalStack, handlers: ModuleType
+) -> None:
+    put("01", "other")
+    put("02", "wanted")
+    put("03", "other", fail_times={"N": "2"})
+    put("04", "wanted")
+    boto3.client("dynamodb").update_item(
+        TableName="frt-EventsTable",
+        Key={"pk": {"S": "P"}, "sk": {"S": "02"}},
+        UpdateExpression="SET touched = :t",
+        ExpressionAttributeValues={":t": {"S": "yes"}},
+    )
+    put("05", "other", fail_times={"N": "100"})  # exhausts MaximumRetryAttempts: 3
+    seen = calls(handlers, "stream_all")
+    wait_until(lambda: [sk for sk, _, _ in seen].count("05") == 4)
+    put("06", "other")  # after the give-up, so not discarded with the rest of 05's batch
+    wait_until(lambda: any(sk == "06" for sk, _, _ in seen))
+    inserts = list(dict.fromkeys(sk for sk, _, name in seen if name == "INSERT"))
+    assert inserts == ["01", "02", "03", "04", "05", "06"]
+    assert [sk for sk, _, _ in seen].count("01") == 1  # before the failure: never redelivered
+    assert [sk for sk, _, _ in seen].count("03") == 3  # failed twice, then succeeded
+    assert [sk for sk, _, _ in seen].count("05") == 4  # first try + 3 retries, then given up
+    assert [name for sk, _, name in seen if sk == "02"][-1] == "MODIFY"
+
+    filtered = calls(handlers, "stream_filtered")
+    wait_until(lambda: len(filtered) >= 2)
+    time.sleep(0.3)
+    assert filtered == [("INSERT", "02"), ("INSERT", "04")]
+
+
+# --- SQS poller --------------------------------------------------------------
+
+
+def test_sqs_poller_deletes_successes_and_redelivers_failures(
+    stack: LocalStack, handlers: ModuleType
+) -> None:
+    sqs = boto3.client("sqs")
+    queue_url = stack.resources["JobsQueue"]["Ref"]
+    for body in ("ok-1", "fail-once", "ok-2"):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+
+    consumed = calls(handlers, "consume")
+    wait_until(lambda: consumed.count("fail-once") == 2)
+    assert sorted(set(consumed)) == ["fail-once", "ok-1", "ok-2"]
+    assert consumed.count("ok-1") == consumed.count("ok-2") == 1
+
+    def drained() -> bool:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return set(attributes.values()) == {"0"}
+
+    wait_until(drained)
+
+
+# --- the webhook sink --------------------------------------------------------
+
+
+def test_sink_records_requests_and_lists_them() -> None:
+    with Sink() as sink, httpx.Client(base_url=sink.url) as client:
+        answer = client.post("/hooks/x", content=b'{"a":1}', headers={"webhook-id": "w1"})
+        listed = client.get("/received").json()
+    assert answer.json() == {"ok": True}
+    assert [(r["method"], r["path"], r["body"]) for r in listed] == [
+        ("POST", "/hooks/x", '{"a":1}')
+    ]
+    assert listed[0]["headers"]["webhook-id"] == "w1"
+    assert json.loads(listed[0]["body"]) == {"a": 1}
+
+
+def test_stack_sets_the_functions_environment(stack: LocalStack) -> None:
+    assert os.environ["EVENTS_TABLE"] == "frt-EventsTable"
+    assert os.environ["JOBS_QUEUE_URL"] == stack.resources["JobsQueue"]["Ref"]
+    assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint
