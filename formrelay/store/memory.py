@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 
@@ -18,7 +19,9 @@ class InMemoryEventStore(EventStore):
 
     def _load(self, stream: StreamId) -> list[RecordedEvent]:
         with self._lock:
-            return list(self._streams.get(stream, []))
+            # Copies in and out, as a real database would: a caller mutating an
+            # event's data after append or read must not rewrite history.
+            return copy.deepcopy(self._streams.get(stream, []))
 
     def _insert(self, events: Sequence[RecordedEvent]) -> None:
         with self._lock:
@@ -26,5 +29,5 @@ class InMemoryEventStore(EventStore):
                 taken = self._streams.get(event.stream, [])
                 if event.version <= len(taken):
                     raise VersionTakenError(event.version)
-            for event in events:
+            for event in copy.deepcopy(list(events)):
                 self._streams.setdefault(event.stream, []).append(event)

@@ -1,0 +1,72 @@
+"""Typed settings read once from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from formrelay.settings import ConfigurationError, Settings
+
+REQUIRED = {
+    "EVENTS_TABLE": "formrelay-events",
+    "VIEWS_TABLE": "formrelay-views",
+    "DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/delivery",
+}
+
+
+def test_required_settings_and_defaults() -> None:
+    settings = Settings.from_env(REQUIRED)
+    assert settings.events_table == "formrelay-events"
+    assert settings.views_table == "formrelay-views"
+    assert settings.delivery_queue_url.endswith("/delivery")
+    assert settings.tenant_secret_prefix == "formrelay/tenants/"
+    assert settings.retry_schedule_seconds == (5, 30, 120)
+    assert settings.signature_window_seconds == 300
+
+
+def test_values_are_trimmed() -> None:
+    settings = Settings.from_env({**REQUIRED, "EVENTS_TABLE": "  events \n"})
+    assert settings.events_table == "events"
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_a_missing_or_blank_required_setting_is_named(name: str, value: str | None) -> None:
+    env = {k: v for k, v in REQUIRED.items() if k != name}
+    if value is not None:
+        env[name] = value
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env(env)
+
+
+def test_overrides() -> None:
+    settings = Settings.from_env(
+        {
+            **REQUIRED,
+            "TENANT_SECRET_PREFIX": "other/",
+            "DELIVERY_RETRY_SCHEDULE_SECONDS": "1, 2,900",
+        }
+    )
+    assert settings.tenant_secret_prefix == "other/"
+    assert settings.retry_schedule_seconds == (1, 2, 900)
+
+
+@pytest.mark.parametrize("schedule", ["5,soon", "1.5", "5;30", "-1", "901", "5,30,3600"])
+def test_a_malformed_retry_schedule_is_refused(schedule: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({**REQUIRED, "DELIVERY_RETRY_SCHEDULE_SECONDS": schedule})
+
+
+def test_reads_os_environ_when_no_mapping_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in REQUIRED.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EVENTS_TABLE", "from-environ")
+    assert Settings.from_env().events_table == "from-environ"
+    monkeypatch.delenv("VIEWS_TABLE")
+    with pytest.raises(ConfigurationError):
+        Settings.from_env()
+
+
+def test_settings_are_immutable() -> None:
+    settings = Settings.from_env(REQUIRED)
+    with pytest.raises(AttributeError):
+        settings.events_table = "x"  # type: ignore[misc]
