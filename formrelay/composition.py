@@ -36,8 +36,16 @@ _CLIENT_CONFIG = Config(
 class Services:
     """Every adapter a function may need, each built on first use."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        dynamodb: DynamoDBClient | None = None,
+        sqs: SQSClient | None = None,
+        secretsmanager: SecretsManagerClient | None = None,
+    ) -> None:
         self._settings = settings
+        self._dynamodb, self._sqs, self._secretsmanager = dynamodb, sqs, secretsmanager
 
     @cached_property
     def settings(self) -> Settings:
@@ -47,17 +55,17 @@ class Services:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         """DynamoDB client."""
-        return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        return self._dynamodb or boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
     @cached_property
     def sqs(self) -> SQSClient:
         """SQS client."""
-        return boto3.client("sqs", config=_CLIENT_CONFIG)
+        return self._sqs or boto3.client("sqs", config=_CLIENT_CONFIG)
 
     @cached_property
     def secretsmanager(self) -> SecretsManagerClient:
         """Secrets Manager client."""
-        return boto3.client("secretsmanager", config=_CLIENT_CONFIG)
+        return self._secretsmanager or boto3.client("secretsmanager", config=_CLIENT_CONFIG)
 
     @cached_property
     def events(self) -> DynamoDBEventStore:

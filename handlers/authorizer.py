@@ -6,7 +6,10 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import APIGatewayAuthorizerEventV2, event_source
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from formrelay.auth.authorize import AccessDeniedError, AuthorizationRequest, authorize
