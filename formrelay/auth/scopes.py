@@ -12,6 +12,10 @@ ROUTE_SCOPES: dict[str, str] = {
     "POST /v1/forms/{form_id}/submissions": SUBMIT,
     "GET /v1/submissions/{submission_id}": READ,
     "GET /v1/submissions/{submission_id}/events": READ,
+    "POST /v1/submissions/{submission_id}/redeliveries": SUBMIT,
+    "PUT /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
+    "GET /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
+    "DELETE /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -9,10 +10,13 @@ import signal
 import sys
 import threading
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
+from formrelay.local import asl_timing, dynamodb_atomicity
 from formrelay.local.emulator import Emulator
 from formrelay.local.front import Front
 from formrelay.local.functions import (
@@ -22,15 +26,34 @@ from formrelay.local.functions import (
     register_functions,
 )
 from formrelay.local.intrinsics import ResourceMap
+from formrelay.local.lambda_invoke import serve_functions, stop_serving
 from formrelay.local.pollers import Poller, SqsPoller, StreamPoller
 from formrelay.local.provision import provision
 from formrelay.local.routes import read_routes
 from formrelay.local.sink import Sink
+from formrelay.local.state_machines import provision_state_machines
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
 
 logger = logging.getLogger(__name__)
 
 READY_LINE = "formrelay dev ready"
+TIME_SCALE_VARIABLE = "FORMRELAY_TIME_SCALE"
+ALLOWED_DESTINATIONS_VARIABLE = "DELIVERY_ALLOWED_DESTINATIONS"
+
+
+def parse_time_scale(value: str | float) -> float:
+    """A time scale: a finite number > 0 (0.01 makes every wait 100 times shorter)."""
+    scale = float(value)
+    if not 0 < scale < float("inf"):
+        raise ValueError(f"time scale must be a positive number, got {value!r}")
+    return scale
+
+
+def host_port(url: str) -> str:
+    """'http://127.0.0.1:5000/x' -> '127.0.0.1:5000' (the DELIVERY_ALLOWED_DESTINATIONS form)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
 
 
 class LocalStack:
@@ -42,8 +65,17 @@ class LocalStack:
         port: int = 0,
         host: str = "127.0.0.1",
         stack_name: str = "formrelay",
+        time_scale: float | None = None,
+        allow_destinations: Sequence[str] = (),
     ) -> None:
+        """time_scale None: $FORMRELAY_TIME_SCALE if set, else the template's value.
+
+        allow_destinations: HOST:PORT entries for $DELIVERY_ALLOWED_DESTINATIONS
+        (empty: the template's value).
+        """
         self.template_path = template
+        self.time_scale = None if time_scale is None else parse_time_scale(time_scale)
+        self.allow_destinations = list(allow_destinations)
         self.host = host
         self.port = port
         self.stack_name = stack_name
@@ -58,12 +90,19 @@ class LocalStack:
     def start(self) -> LocalStack:
         """Start moto, provision, set the functions' env, then serve and poll."""
         self._save_env()
-        self.aws_endpoint = self._emulator.start()
+        dynamodb_atomicity.install()  # before any write: moto's own are not atomic
+        self.aws_endpoint = self._emulator.start()  # also enables the ASL interpreter
         template = load_template(self.template_path)
         self.resources = provision(template, self.stack_name)
         register_functions(template, self.resources, self.stack_name)
+        provision_state_machines(
+            template, self.resources, self.stack_name, self.template_path.parent
+        )
         functions = read_functions(template, self.resources, self.stack_name)
-        os.environ.update(merged_environment(functions))  # before any handler is imported
+        environment = self._overridden(merged_environment(functions))
+        os.environ.update(environment)  # before any handler is imported
+        asl_timing.install(float(environment[TIME_SCALE_VARIABLE]))
+        serve_functions(functions.values())  # Lambda Invoke at the emulator, in-process
         self._front = Front(read_routes(template, self.resources, functions), self.host, self.port)
         self._front.start()
         self.endpoint = self._front.url
@@ -81,7 +120,7 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        """Stop pollers, front and emulator; reset moto; restore the environment."""
+        """Stop pollers, front, executions and emulator; reset moto; restore the environment."""
         for poller in self._pollers:
             poller.stop()
         for poller in self._pollers:
@@ -90,10 +129,27 @@ class LocalStack:
         if self._front is not None:
             self._front.stop()
             self._front = None
+        if self.aws_endpoint:  # nothing starts executions any more: end the running ones
+            asl_timing.stop_executions("formrelay dev stopped")
+        stop_serving()
         if self.aws_endpoint:
             _post(f"{self.aws_endpoint}/moto-api/reset", {})
+            self.aws_endpoint = ""
         self._emulator.stop()
+        asl_timing.reset()
         self._restore_env()
+
+    def _overridden(self, environment: dict[str, str]) -> dict[str, str]:
+        """The functions' environment with the time scale and allowed destinations applied."""
+        scale = self.time_scale
+        if scale is None and os.environ.get(TIME_SCALE_VARIABLE):
+            scale = parse_time_scale(os.environ[TIME_SCALE_VARIABLE])
+        if scale is None:
+            scale = parse_time_scale(environment.get(TIME_SCALE_VARIABLE, "1"))
+        overridden = {**environment, TIME_SCALE_VARIABLE: f"{scale:g}"}
+        if self.allow_destinations:
+            overridden[ALLOWED_DESTINATIONS_VARIABLE] = ",".join(self.allow_destinations)
+        return overridden
 
     def _save_env(self) -> None:
         """Remember the environment so stop() can put it back."""
@@ -142,6 +198,7 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
         "tenant_id": seeded["tenant_id"],
         "sink_url": sink.url,
         "aws_endpoint": stack.aws_endpoint,
+        "webhook_secret": seeded["webhook_secret"],
     }
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / "demo.json"
@@ -166,11 +223,20 @@ def run(
     demo: bool = False,
     state_dir: Path = Path(".formrelay"),
     template: Path = DEFAULT_TEMPLATE,
+    time_scale: float | None = None,
+    allow_destinations: Sequence[str] = (),
 ) -> None:
-    """Run the local stack until SIGINT/SIGTERM, then stop everything cleanly."""
+    """Run the local stack until SIGINT/SIGTERM, then stop everything cleanly.
+
+    time_scale: multiplies every wait (None: $FORMRELAY_TIME_SCALE, else 1).
+    allow_destinations: HOST:PORT webhook destinations allowed although they resolve
+    to private or loopback addresses; with demo, the sink's own is always added.
+    """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    # `kill -USR1 <pid>` prints every thread's stack: how to see what a stuck stack waits on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -178,11 +244,16 @@ def run(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     sink: Sink | None = None
+    allowed = list(allow_destinations)
     try:
-        with LocalStack(template, port=port) as stack:
+        if demo:
+            sink = Sink().start()
+            allowed.append(host_port(sink.url))
+        with LocalStack(
+            template, port=port, time_scale=time_scale, allow_destinations=allowed
+        ) as stack:
             demo_file = None
-            if demo:
-                sink = Sink().start()
+            if sink is not None:
                 demo_file = write_demo(stack, sink, state_dir)
             _banner(stack, demo_file)
             while not stopping.wait(0.5):

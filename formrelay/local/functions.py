@@ -76,11 +76,20 @@ class LambdaContext:
 
 def register_functions(template: dict[str, Any], resources: ResourceMap, stack: str) -> None:
     """Add functions and HTTP APIs to the resource map so Ref/GetAtt on them resolve."""
-    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
-        name = physical_name(stack, logical_id)
+    for logical_id, res in resources_of_type(template, "AWS::Serverless::Function").items():
+        name = _function_name(logical_id, res.get("Properties", {}), resources, stack)
         resources[logical_id] = {"Ref": name, "Arn": function_arn(name)}
     for logical_id in resources_of_type(template, "AWS::Serverless::HttpApi"):
         resources[logical_id] = {"Ref": f"local-{logical_id.lower()}"}
+
+
+def _function_name(
+    logical_id: str, props: dict[str, Any], resources: ResourceMap, stack: str
+) -> str:
+    """The function's FunctionName (intrinsics resolved) or its local physical name."""
+    if "FunctionName" in props:
+        return str(resolve(props["FunctionName"], resources))
+    return physical_name(stack, logical_id)
 
 
 def _environment(globals_fn: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +114,7 @@ def read_functions(
         ]
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
-            name=props.get("FunctionName") or physical_name(stack, logical_id),
+            name=_function_name(logical_id, props, resources, stack),
             handler=props.get("Handler") or globals_fn["Handler"],
             timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
             memory_size=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),

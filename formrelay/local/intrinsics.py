@@ -58,6 +58,17 @@ def _sub(resources: ResourceMap, spec: Any) -> str:
     return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
 
 
+def parameter_refs(template: dict[str, Any]) -> ResourceMap:
+    """Template parameters as resources whose Ref is their Default (lists comma-joined)."""
+    refs: ResourceMap = {}
+    for name, spec in template.get("Parameters", {}).items():
+        if "Default" in spec:
+            default = spec["Default"]
+            value = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+            refs[name] = {"Ref": value}
+    return refs
+
+
 def resolve(value: Any, resources: ResourceMap) -> Any:
     """Return value with Ref, GetAtt, Sub, Join, Select and Split resolved."""
     if isinstance(value, list):
@@ -65,7 +76,7 @@ def resolve(value: Any, resources: ResourceMap) -> Any:
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Ref":
             return _ref(resources, arg)
         if key == "Fn::GetAtt":

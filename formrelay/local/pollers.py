@@ -22,6 +22,10 @@ IDLE_INTERVAL_SECONDS = 0.2
 SHARD_REFRESH_SECONDS = 2.0
 
 
+# Idle reads (about 0.2 s apart) before a stream poller takes a fresh iterator.
+RENEW_AFTER_IDLE_READS = 10
+
+
 def backoff_seconds(attempt: int) -> float:
     """Short exponential backoff between retries of a failed batch (capped at 1 s)."""
     return float(min(0.05 * 2**attempt, 1.0))
@@ -74,6 +78,8 @@ class _Shard:
         self.iterator: str | None = iterator
         self.failing_sequence: str | None = None
         self.attempts = 0
+        self.last_sequence: str | None = None  # of the last record read
+        self.idle_reads = 0
 
 
 class StreamPoller(Poller):
@@ -101,9 +107,7 @@ class StreamPoller(Poller):
             shard_id = shard["ShardId"]
             if shard_id in self._shards or shard_id in self._finished:
                 continue
-            position: Any = (
-                "TRIM_HORIZON" if shard.get("ParentShardId") else self.starting_position
-            )
+            position: Any = "TRIM_HORIZON" if shard.get("ParentShardId") else self.starting_position
             iterator = self._client.get_shard_iterator(
                 StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=position
             )["ShardIterator"]
@@ -129,17 +133,42 @@ class StreamPoller(Poller):
         forget_shard_iterator(shard.iterator)
         records = response.get("Records", [])
         shard.iterator = response.get("NextShardIterator")
+        if not records:
+            self._renew_when_idle(shard)
         if records:
+            shard.idle_reads = 0
             retry_at = self._process(records)
             if retry_at is not None:
+                shard.last_sequence = None  # renew only from a record that was handled
                 self._schedule_retry(shard, retry_at, response.get("NextShardIterator"))
             else:
                 shard.failing_sequence, shard.attempts = None, 0
+                shard.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
         if shard.iterator is None:
             logger.info("%s: shard %s closed", self.name, shard.shard_id)
             self._finished.add(shard.shard_id)
             del self._shards[shard.shard_id]
         return bool(records)
+
+    def _renew_when_idle(self, shard: _Shard) -> None:
+        """After a while without records, read on from a fresh iterator.
+
+        Seen under load with moto: an iterator that keeps answering nothing
+        although the shard has grown past it. A new iterator after the last
+        record read costs one call every few seconds of idleness and resumes.
+        """
+        shard.idle_reads += 1
+        if shard.idle_reads < RENEW_AFTER_IDLE_READS or shard.last_sequence is None:
+            return
+        shard.idle_reads = 0
+        if shard.iterator:
+            forget_shard_iterator(shard.iterator)
+        shard.iterator = self._client.get_shard_iterator(
+            StreamArn=self.stream_arn,
+            ShardId=shard.shard_id,
+            ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+            SequenceNumber=shard.last_sequence,
+        )["ShardIterator"]
 
     def _process(self, records: Sequence[Mapping[str, Any]]) -> str | None:
         """Invoke the function on the records that pass the filters; return a retry point."""

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 
 from formrelay.local.emulator import ACCOUNT_ID, REGION
-from formrelay.local.intrinsics import ResourceMap, resolve
+from formrelay.local.intrinsics import ResourceMap, parameter_refs, resolve
 from formrelay.local.template import resources_of_type
 
 logger = logging.getLogger(__name__)
@@ -101,8 +101,11 @@ def _queue_order(queues: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def provision(template: dict[str, Any], stack_name: str = "formrelay") -> ResourceMap:
-    """Create tables and queues; return logical id -> {Ref, Arn, StreamArn...}."""
-    resources: ResourceMap = {}
+    """Create tables and queues; return logical id -> {Ref, Arn, StreamArn...}.
+
+    Parameters are in the map too, with their defaults as Ref.
+    """
+    resources: ResourceMap = parameter_refs(template)
     for logical_id, res in resources_of_type(template, "AWS::DynamoDB::Table").items():
         props = resolve(res.get("Properties", {}), resources)
         name = props.get("TableName") or physical_name(stack_name, logical_id)

@@ -1,7 +1,8 @@
-"""infra/template.yaml as the local runtime reads it (no emulator needed)."""
+"""infra/template.yaml as the local runtime reads it (no emulator, no handler imports)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ from formrelay.local.functions import (
     read_functions,
     register_functions,
 )
-from formrelay.local.intrinsics import ResourceMap
+from formrelay.local.intrinsics import ResourceMap, parameter_refs
 from formrelay.local.routes import read_routes
+from formrelay.local.state_machines import read_definition
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
 
 ENV_NAMES = {
@@ -25,7 +27,12 @@ ENV_NAMES = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
     "DELIVERY_RETRY_SCHEDULE_SECONDS",
+    "DELIVERY_RETRY_STATE_MACHINE_ARN",
+    "DELIVERY_ALLOWED_DESTINATIONS",
+    "FORMRELAY_TIME_SCALE",
 }
+STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
+RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +46,7 @@ def resources(template: dict[str, Any]) -> ResourceMap:
     """Given provisioned-looking resources (as provision() would return them)."""
     stream = "arn:aws:dynamodb:us-east-1:123456789012:table/formrelay-EventsTable/stream/x"
     mapped: ResourceMap = {
+        **parameter_refs(template),
         "EventsTable": {"Ref": "formrelay-EventsTable", "StreamArn": stream},
         "ViewsTable": {"Ref": "formrelay-ViewsTable"},
         "DeliveryQueue": {
@@ -49,6 +57,11 @@ def resources(template: dict[str, Any]) -> ResourceMap:
         "DeliveryDLQ": {"Arn": "arn:aws:sqs:us-east-1:123456789012:formrelay-DeliveryDLQ"},
     }
     register_functions(template, mapped, "formrelay")
+    mapped["DeliveryRetryStateMachine"] = {
+        "Ref": STATE_MACHINE_ARN,
+        "Arn": STATE_MACHINE_ARN,
+        "Name": "formrelay-DeliveryRetry",
+    }
     return mapped
 
 
@@ -67,7 +80,7 @@ def test_short_tags_load_as_intrinsic_dicts(template: dict[str, Any]) -> None:
     }
 
 
-def test_six_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
+def test_nine_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
     assert {lid: spec.handler for lid, spec in functions.items()} == {
         "AuthorizerFunction": "handlers.authorizer.handler",
         "IngestFunction": "handlers.ingest.handler",
@@ -75,7 +88,12 @@ def test_six_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -
         "StatusViewFunction": "projections.status_view.handler",
         "DispatcherFunction": "projections.dispatcher.handler",
         "ConnectorFunction": "handlers.connector.handler",
+        "RetryAttemptFunction": "handlers.retry_attempt.handler",
+        "AdminFunction": "handlers.admin.handler",
+        "RedeliveryFunction": "handlers.redelivery.handler",
     }
+    assert functions["RetryAttemptFunction"].arn == RETRY_FUNCTION_ARN
+    assert functions["RetryAttemptFunction"].timeout == 60
 
 
 def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
@@ -83,10 +101,13 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
     assert kinds == {
         "AuthorizerFunction": [],
         "IngestFunction": ["HttpApi"],
-        "QueryFunction": ["HttpApi", "HttpApi"],
+        "QueryFunction": ["HttpApi", "HttpApi", "HttpApi"],
         "StatusViewFunction": ["DynamoDB"],
         "DispatcherFunction": ["DynamoDB"],
         "ConnectorFunction": ["SQS"],
+        "RetryAttemptFunction": [],
+        "AdminFunction": ["HttpApi", "HttpApi", "HttpApi"],
+        "RedeliveryFunction": ["HttpApi"],
     }
     stream = functions["StatusViewFunction"].events[0].properties
     assert stream["Stream"].endswith("formrelay-EventsTable/stream/x")
@@ -105,7 +126,10 @@ def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]
     assert env["VIEWS_TABLE"] == "formrelay-ViewsTable"
     assert env["DELIVERY_QUEUE_URL"].endswith("/formrelay-DeliveryQueue")
     assert env["TENANT_SECRET_PREFIX"] == "formrelay/tenants/"
-    assert env["DELIVERY_RETRY_SCHEDULE_SECONDS"] == "5,30,120"
+    assert env["DELIVERY_RETRY_SCHEDULE_SECONDS"] == "5,300,1800,7200,18000,36000,36000"
+    assert env["DELIVERY_RETRY_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
+    assert env["DELIVERY_ALLOWED_DESTINATIONS"] == ""
+    assert env["FORMRELAY_TIME_SCALE"] == "1"
     assert all(spec.environment == env for spec in functions.values())
 
 
@@ -114,9 +138,14 @@ def test_routes_sit_behind_the_request_signer(
 ) -> None:
     routes = read_routes(template, resources, functions)
     assert sorted(r.route_key for r in routes.routes) == [
+        "DELETE /v1/forms/{form_id}/destinations/{destination_id}",
+        "GET /v1/forms/{form_id}/destinations/{destination_id}",
+        "GET /v1/submissions",
         "GET /v1/submissions/{submission_id}",
         "GET /v1/submissions/{submission_id}/events",
         "POST /v1/forms/{form_id}/submissions",
+        "POST /v1/submissions/{submission_id}/redeliveries",
+        "PUT /v1/forms/{form_id}/destinations/{destination_id}",
     ]
     for route in routes.routes:
         assert route.authorizer is not None
@@ -150,3 +179,63 @@ def test_dispatcher_filter_admits_only_inserted_submissions(
     assert not passes(patterns, {"eventName": "INSERT", "dynamodb": {}})
     status_view = functions["StatusViewFunction"].events[0].properties
     assert parse_filters(status_view.get("FilterCriteria")) == []
+
+
+def _policy_names(template: dict[str, Any], logical_id: str) -> list[str]:
+    """The SAM policy template names (or 'Statement') of one resource."""
+    policies = template["Resources"][logical_id]["Properties"]["Policies"]
+    return [name for policy in policies for name in policy]
+
+
+def test_retry_workflow_definition_names_the_attempt_function(
+    template: dict[str, Any], resources: ResourceMap
+) -> None:
+    machine = template["Resources"]["DeliveryRetryStateMachine"]["Properties"]
+    assert machine["Type"] == "STANDARD"
+    definition = json.loads(read_definition(machine, DEFAULT_TEMPLATE.parent, resources))
+    states = definition["States"]
+    assert definition["StartAt"] == "WaitForNextAttempt"
+    assert states["WaitForNextAttempt"]["TimestampPath"] == "$.next_attempt_at"
+    attempt = states["Attempt"]
+    assert attempt["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert attempt["Parameters"] == {"FunctionName": RETRY_FUNCTION_ARN, "Payload.$": "$"}
+    assert attempt["OutputPath"] == "$.Payload"
+    assert [
+        (r["IntervalSeconds"], r["MaxAttempts"], r["BackoffRate"]) for r in attempt["Retry"]
+    ] == [(2, 3, 2)]
+    assert "States.TaskFailed" in attempt["Retry"][0]["ErrorEquals"]
+    assert attempt["Catch"][0]["Next"] == "AttemptCrashed"
+    assert states["AttemptCrashed"]["Type"] == "Fail"
+    assert states["AnotherAttempt"]["Choices"][0]["Next"] == "WaitForNextAttempt"
+    assert states[states["AnotherAttempt"]["Default"]]["Type"] == "Succeed"
+
+
+def test_state_machine_does_not_ref_the_function_whose_environment_refs_it(
+    template: dict[str, Any],
+) -> None:
+    """A Ref/GetAtt to RetryAttemptFunction would close a cycle through Globals."""
+    machine = json.dumps(template["Resources"]["DeliveryRetryStateMachine"])
+    assert '"Ref": "RetryAttemptFunction"' not in machine
+    assert '["RetryAttemptFunction",' not in machine  # Fn::GetAtt
+    assert "${RetryAttemptFunction" not in machine  # Fn::Sub
+    name = template["Resources"]["RetryAttemptFunction"]["Properties"]["FunctionName"]
+    assert name == {"Fn::Sub": "${AWS::StackName}-retry-attempt"}
+
+
+def test_who_may_do_what(template: dict[str, Any]) -> None:
+    assert "StepFunctionsExecutionPolicy" in _policy_names(template, "ConnectorFunction")
+    assert "StepFunctionsExecutionPolicy" in _policy_names(template, "RedeliveryFunction")
+    retry = _policy_names(template, "RetryAttemptFunction")
+    assert "DynamoDBCrudPolicy" not in retry  # appends only: no deletes
+    assert retry.count("DynamoDBWritePolicy") == 2
+    assert _policy_names(template, "DeliveryRetryStateMachine") == ["LambdaInvokePolicy"]
+    assert "DynamoDBCrudPolicy" in _policy_names(template, "AdminFunction")
+
+
+def test_every_route_has_a_scope(
+    template: dict[str, Any], resources: ResourceMap, functions: dict[str, FunctionSpec]
+) -> None:
+    from formrelay.auth.scopes import ROUTE_SCOPES
+
+    routes = read_routes(template, resources, functions)
+    assert sorted(r.route_key for r in routes.routes) == sorted(ROUTE_SCOPES)
