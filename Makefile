@@ -15,7 +15,7 @@ run: $(STAMP)
 	$(BIN)/formrelay dev --demo
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 check: $(STAMP)
 	$(BIN)/ruff check formrelay handlers projections tests contract_tests bench

@@ -37,6 +37,7 @@ class SeededTenant:
     secret: str
     form_id: str
     destination_id: str
+    webhook_secret: str
 
     def as_dict(self) -> dict[str, str]:
         """The seeded tenant as plain strings."""
@@ -46,6 +47,7 @@ class SeededTenant:
             "secret": self.secret,
             "form_id": self.form_id,
             "destination_id": self.destination_id,
+            "webhook_secret": self.webhook_secret,
         }
 
 
@@ -85,7 +87,10 @@ def seed_tenant(
             url=destination_url,
         )
     )
-    return SeededTenant(tenant_id, key.key_id, secret, form_id, destination_id)
+    webhook_secret = services.destination_secrets.put(
+        tenant_id, form_id, destination_id, auth_credentials=None
+    )
+    return SeededTenant(tenant_id, key.key_id, secret, form_id, destination_id, webhook_secret)
 
 
 def seed_demo(sink_url: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from formrelay import cli_destinations, cli_redeliver
 from formrelay.client import Credentials, CredentialsError, FormrelayClient, verify_history
 from formrelay.domain.errors import IntegrityError
 
@@ -30,6 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8787, help="HTTP API port (default 8787)")
     dev.add_argument("--demo", action="store_true", help="seed a demo tenant and receiver")
     dev.add_argument("--state-dir", type=Path, default=Path(".formrelay"))
+    dev.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="multiply every retry wait (or FORMRELAY_TIME_SCALE); 0.001 runs a day in 90 s",
+    )
+    dev.add_argument(
+        "--allow-destination",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="let deliveries reach this non-public address (repeatable)",
+    )
 
     submit = commands.add_parser("submit", help="submit a form")
     submit.add_argument("--form", required=True, help="form id")
@@ -41,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=helptext)
         sub.add_argument("submission_id")
         _add_credentials(sub)
+    cli_redeliver.add_command(commands, _add_credentials)
+    cli_destinations.add_commands(commands)
     return parser
 
 
@@ -90,8 +106,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dev":
             from formrelay.local.dev import run  # the local stack needs the [local] extra
 
-            run(port=args.port, demo=args.demo, state_dir=args.state_dir)
+            run(
+                port=args.port,
+                demo=args.demo,
+                state_dir=args.state_dir,
+                time_scale=args.time_scale,
+                allow_destinations=args.allow_destination,
+            )
             return 0
+        if args.command == cli_destinations.COMMAND:
+            return cli_destinations.run(args)
+        if args.command == "redeliver":
+            return cli_redeliver.run(_client(args), args)
         if args.command == "submit":
             return _submit(args)
         if args.command == "status":

@@ -107,6 +107,24 @@ class FormrelayClient:
         """GET a submission's events."""
         return self.request("GET", f"/v1/submissions/{submission_id}/events")
 
+    def put_destination(
+        self, form_id: str, destination_id: str, body: dict[str, Any]
+    ) -> httpx.Response:
+        """PUT (create or replace) a destination; the answer holds its signing secret."""
+        return self.request(
+            "PUT",
+            f"/v1/forms/{form_id}/destinations/{destination_id}",
+            body=json.dumps(body).encode("utf-8"),
+        )
+
+    def get_destination(self, form_id: str, destination_id: str) -> httpx.Response:
+        """GET a destination (no secrets)."""
+        return self.request("GET", f"/v1/forms/{form_id}/destinations/{destination_id}")
+
+    def delete_destination(self, form_id: str, destination_id: str) -> httpx.Response:
+        """DELETE a destination and its credentials."""
+        return self.request("DELETE", f"/v1/forms/{form_id}/destinations/{destination_id}")
+
 
 def verify_history(document: dict[str, Any]) -> None:
     """Recompute a history's hash chain here, trusting nothing the server said about it.

@@ -16,17 +16,23 @@ from botocore.config import Config
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
 from formrelay.delivery.connector import Connector
+from formrelay.delivery.destination_admin import DestinationAdmin
+from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.destinations import DestinationDirectory
 from formrelay.delivery.jobs import DeliveryQueue
+from formrelay.delivery.leases import DeliveryLeases
+from formrelay.delivery.workflow import RetryWorkflow
 from formrelay.registry.forms import FormCatalog
 from formrelay.settings import Settings
 from formrelay.store.dynamodb import DynamoDBEventStore
+from formrelay.views.listing import SubmissionListing
 from formrelay.views.status import StatusViews
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10
@@ -68,6 +74,11 @@ class Services:
         return self._secretsmanager or boto3.client("secretsmanager", config=_CLIENT_CONFIG)
 
     @cached_property
+    def stepfunctions(self) -> SFNClient:
+        """Step Functions client."""
+        return boto3.client("stepfunctions", config=_CLIENT_CONFIG)
+
+    @cached_property
     def events(self) -> DynamoDBEventStore:
         """The event store."""
         return DynamoDBEventStore(self.settings.events_table, self.dynamodb)
@@ -99,9 +110,24 @@ class Services:
         return DestinationDirectory(self.settings.views_table, self.dynamodb)
 
     @cached_property
+    def destination_admin(self) -> DestinationAdmin:
+        """The destination admin use cases."""
+        return DestinationAdmin(
+            forms=self.forms,
+            destinations=self.destinations,
+            secrets=self.destination_secrets,
+            allowed=self.settings.allowed_destinations,
+        )
+
+    @cached_property
     def statuses(self) -> StatusViews:
         """Status views."""
         return StatusViews(self.settings.views_table, self.dynamodb)
+
+    @cached_property
+    def listing(self) -> SubmissionListing:
+        """The tenant listing by status."""
+        return SubmissionListing(self.settings.views_table, self.dynamodb)
 
     @cached_property
     def delivery_queue(self) -> DeliveryQueue:
@@ -114,14 +140,36 @@ class Services:
         return httpx.Client(follow_redirects=False, trust_env=False)
 
     @cached_property
+    def destination_secrets(self) -> DestinationSecrets:
+        """Destination signing secrets and credentials."""
+        return DestinationSecrets(
+            self.settings.tenant_secret_prefix,
+            secretsmanager=self.secretsmanager,
+            cache_seconds=self.settings.secret_cache_seconds,
+        )
+
+    @cached_property
+    def leases(self) -> DeliveryLeases:
+        """Delivery leases."""
+        return DeliveryLeases(self.settings.views_table, self.dynamodb)
+
+    @cached_property
+    def retry_workflow(self) -> RetryWorkflow:
+        """The retry state machine."""
+        return RetryWorkflow(self.settings.retry_state_machine_arn, self.stepfunctions)
+
+    @cached_property
     def connector(self) -> Connector:
         """The delivery use case."""
         return Connector(
             events=self.events,
             destinations=self.destinations,
-            queue=self.delivery_queue,
+            secrets=self.destination_secrets,
+            leases=self.leases,
+            workflow=self.retry_workflow,
             http=self.http,
-            retry_schedule_seconds=self.settings.retry_schedule_seconds,
+            allowed_destinations=self.settings.allowed_destinations,
+            time_scale=self.settings.time_scale,
         )
 
 

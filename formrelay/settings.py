@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from formrelay.delivery.ssrf import allowed_from_env
 from formrelay.domain.errors import FormrelayError
 
 
@@ -24,6 +25,12 @@ class Settings:
     retry_schedule_seconds: tuple[int, ...]
     signature_window_seconds: int = 300
     secret_cache_seconds: int = 30
+    # host:port pairs deliveries may reach although not public (DELIVERY_ALLOWED_DESTINATIONS).
+    allowed_destinations: frozenset[str] = frozenset()
+    # The retry workflow's state machine (DELIVERY_RETRY_STATE_MACHINE_ARN).
+    retry_state_machine_arn: str = ""
+    # Every retry wait is multiplied by this (FORMRELAY_TIME_SCALE): 1 in production.
+    time_scale: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,8 +49,11 @@ class Settings:
             delivery_queue_url=required("DELIVERY_QUEUE_URL"),
             tenant_secret_prefix=env.get("TENANT_SECRET_PREFIX", "formrelay/tenants/"),
             retry_schedule_seconds=_schedule(
-                env.get("DELIVERY_RETRY_SCHEDULE_SECONDS", "5,30,120")
+                env.get("DELIVERY_RETRY_SCHEDULE_SECONDS", "5,300,1800,7200,18000,36000,36000")
             ),
+            allowed_destinations=_allowed(env.get("DELIVERY_ALLOWED_DESTINATIONS", "")),
+            retry_state_machine_arn=env.get("DELIVERY_RETRY_STATE_MACHINE_ARN", ""),
+            time_scale=_time_scale(env.get("FORMRELAY_TIME_SCALE", "1")),
         )
 
 
@@ -52,7 +62,23 @@ def _schedule(text: str) -> tuple[int, ...]:
         values = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError as exc:
         raise ConfigurationError(f"retry schedule {text!r} is not a list of seconds") from exc
-    if any(value < 0 or value > 900 for value in values):
-        # The first-attempt path retries through SQS delays, which stop at 15 minutes.
-        raise ConfigurationError("retry delays must be between 0 and 900 seconds")
+    if any(value < 1 or value > 86400 for value in values):
+        raise ConfigurationError("retry delays must be between 1 and 86400 seconds")
     return values
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"FORMRELAY_TIME_SCALE {text!r} is not a number") from exc
+    if not 0 < value <= 1000:
+        raise ConfigurationError("FORMRELAY_TIME_SCALE must be above 0 and at most 1000")
+    return value
+
+
+def _allowed(text: str) -> frozenset[str]:
+    try:
+        return allowed_from_env(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"DELIVERY_ALLOWED_DESTINATIONS: {exc}") from exc

@@ -30,7 +30,7 @@ def record_handler(record: SQSRecord) -> None:
         destination_id=job.destination_id,
         delivery_id=job.delivery_id,
     )
-    report = services().connector.handle(job)
+    report = services().connector.first_attempt(job)
     logger.info(
         "delivery attempt",
         extra={

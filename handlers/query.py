@@ -11,10 +11,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from formrelay.api.http import caller, install_error_handlers, json_response
 from formrelay.composition import services
 from formrelay.views.history import submission_history, submission_status
+from formrelay.views.listing import parse_query
 
 logger = Logger()
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
+
+
+@app.get("/v1/submissions")
+def listing() -> Response[str]:
+    """The tenant's submissions in one status, oldest first, a page at a time."""
+    principal = caller(app)
+    logger.append_keys(tenant_id=principal.tenant_id)
+    params = dict(app.current_event.query_string_parameters or {})
+    return json_response(200, services().listing.page(parse_query(principal.tenant_id, params)))
 
 
 @app.get("/v1/submissions/<submission_id>")
@@ -22,9 +32,7 @@ def status(submission_id: str) -> Response[str]:
     """The submission's status view."""
     principal = caller(app)
     logger.append_keys(tenant_id=principal.tenant_id, submission_id=submission_id)
-    view = submission_status(
-        principal.tenant_id, submission_id, statuses=services().statuses, events=services().events
-    )
+    view = submission_status(principal.tenant_id, submission_id, events=services().events)
     return json_response(200, view)
 
 

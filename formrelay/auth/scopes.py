@@ -10,6 +10,7 @@ ALL_SCOPES = frozenset({SUBMIT, READ, AUDIT, ADMIN})
 
 ROUTE_SCOPES: dict[str, str] = {
     "POST /v1/forms/{form_id}/submissions": SUBMIT,
+    "GET /v1/submissions": READ,
     "GET /v1/submissions/{submission_id}": READ,
     "GET /v1/submissions/{submission_id}/events": READ,
     "POST /v1/submissions/{submission_id}/redeliveries": SUBMIT,

@@ -1,24 +1,40 @@
-"""The connector's use case: one attempt at one delivery job, and its record.
+"""The connector's use case: one attempt at one delivery, and its record.
 
 The stream is the source of truth: how many attempts were made, and whether
-the delivery already ended, are read from it before each attempt. So a
-duplicated job finds the delivery finished and does nothing.
+the delivery already ended, are read from it (under a lease) before each
+attempt. So a duplicated job finds the delivery finished or in flight and
+does nothing, and no delivery ever gets two successes on record.
+
+Two callers: the queue (first attempt of a round: cheap) and the retry
+workflow (every later attempt, after a wait on the destination's schedule).
 """
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
-from formrelay.delivery.destinations import DestinationDirectory
-from formrelay.delivery.jobs import DeliveryJob, DeliveryQueue
-from formrelay.delivery.outcomes import FINAL, RETRYABLE, SUCCEEDED, AttemptResult
-from formrelay.delivery.webhook import delivery_body, send
+from formrelay.delivery.destination_secrets import DestinationSecrets
+from formrelay.delivery.destinations import Destination, DestinationDirectory
+from formrelay.delivery.jobs import DeliveryJob
+from formrelay.delivery.leases import DeliveryBusyError, DeliveryLeases
+from formrelay.delivery.mapping import map_body
+from formrelay.delivery.outcomes import FINAL, RETRYABLE, AttemptResult
+from formrelay.delivery.progress import DeliveryProgress, progress
+from formrelay.delivery.ssrf import DestinationRefusedError, check_destination_url
+from formrelay.delivery.webhook import build_request, default_body, encode_body, send
+from formrelay.delivery.workflow import RetryWorkflow
 from formrelay.domain.errors import ConcurrencyError
 from formrelay.domain.events import (
     DELIVERY_ATTEMPTED,
+    DELIVERY_DEAD_LETTERED,
     DELIVERY_FAILED,
+    DESTINATION_DISABLED,
     NewEvent,
     RecordedEvent,
     StreamId,
@@ -26,125 +42,278 @@ from formrelay.domain.events import (
 )
 from formrelay.store.port import EventStore
 
-_APPEND_TRIES = 5
+_APPEND_TRIES = 25
+_APPEND_BACKOFF_SECONDS = 0.02
+_LEASE_MARGIN_SECONDS = 30
+_JITTER = 0.1
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What handling one job did, for the log."""
+    """What handling one job did: for the log, and for the retry workflow."""
 
     outcome: str
     attempt: int
     status_code: int | None = None
+    next_attempt_at: str | None = None
+    attempt_in_round: int = 0
+    round: int = 1
 
 
 @dataclass
 class Connector:
-    """Delivers jobs and records every attempt."""
+    """Delivers jobs, records every attempt, and schedules retries."""
 
     events: EventStore
     destinations: DestinationDirectory
-    queue: DeliveryQueue
+    secrets: DestinationSecrets
+    leases: DeliveryLeases
+    workflow: RetryWorkflow
     http: httpx.Client
-    retry_schedule_seconds: tuple[int, ...]
+    allowed_destinations: frozenset[str] = frozenset()
+    time_scale: float = 1.0
 
-    def handle(self, job: DeliveryJob) -> DeliveryReport:
-        """Make the next attempt of a delivery unless it has already ended."""
-        stream = StreamId(job.tenant_id, job.submission_id)
-        history = self.events.read(stream)
-        done = _ended(history, job.delivery_id)
-        attempt = _attempts(history, job.delivery_id) + 1
-        if done is not None:
-            return DeliveryReport(outcome=f"already_{done}", attempt=attempt - 1)
+    def first_attempt(self, job: DeliveryJob) -> DeliveryReport:
+        """The queue's job: attempt once, and hand a retryable failure to the workflow."""
+        report = self._attempt_once(job, expected_attempt=1)
+        if report.next_attempt_at is not None:
+            self.workflow.start(
+                workflow_state(job, report),
+                delivery_id=job.delivery_id,
+                round_=report.round,
+                attempt=report.attempt_in_round + 1,
+            )
+        return report
+
+    def retry_attempt(self, job: DeliveryJob, attempt: int) -> DeliveryReport:
+        """The workflow's task: in-round attempt `attempt`, made once however often asked."""
+        return self._attempt_once(job, expected_attempt=attempt)
+
+    def _attempt_once(self, job: DeliveryJob, expected_attempt: int) -> DeliveryReport:
         destination = self.destinations.get(job.tenant_id, job.form_id, job.destination_id)
-        if destination is None or not destination.enabled:
-            failed = self._failed(job, attempt - 1, "destination_missing", None)
-            self._append(stream, [failed], history)
-            return DeliveryReport(outcome="destination_missing", attempt=attempt - 1)
-        received = history[0]
-        body = delivery_body(received.data, job.submission_id, received.occurred_at)
-        started_at = utc_now()
-        result = send(self.http, destination, job.delivery_id, body)
-        retry_in = self._retry_delay(result, attempt)
-        records = [self._attempted(job, attempt, started_at, result, retry_in)]
-        if result.outcome == FINAL:
-            records.append(self._failed(job, attempt, "final_failure", result.error_class))
-        elif result.outcome == RETRYABLE and retry_in is None:
-            records.append(self._failed(job, attempt, "attempts_exhausted", result.error_class))
-        self._append(stream, records, history)
-        if retry_in is not None:
-            self.queue.send([job], delay_seconds=retry_in)
-        return DeliveryReport(result.outcome, attempt, result.status_code)
+        lease_seconds = _LEASE_MARGIN_SECONDS + (
+            destination.timeout_seconds + destination.connect_timeout_seconds if destination else 0
+        )
+        token = self.leases.acquire(job.tenant_id, job.delivery_id, lease_seconds)
+        try:
+            history = self.events.read(StreamId(job.tenant_id, job.submission_id))
+            state = progress(history, job.delivery_id)
+            if state.ended is not None:
+                return DeliveryReport(f"already_{state.ended}", state.attempts_total)
+            if state.attempts_in_round >= expected_attempt:
+                # This attempt is on record already (a repeated job or task): report it again.
+                last = state.last_attempt or {}
+                return DeliveryReport(
+                    "already_attempted",
+                    int(last.get("attempt", state.attempts_total)),
+                    last.get("status_code"),
+                    last.get("next_attempt_at"),
+                    attempt_in_round=state.attempts_in_round,
+                    round=state.round,
+                )
+            return self._attempt(job, destination, history, state)
+        finally:
+            self.leases.release(job.tenant_id, job.delivery_id, token)
 
-    def _retry_delay(self, result: AttemptResult, attempt: int) -> int | None:
-        if result.outcome != RETRYABLE or attempt > len(self.retry_schedule_seconds):
+    def _attempt(
+        self,
+        job: DeliveryJob,
+        destination: Destination | None,
+        history: list[RecordedEvent],
+        state: DeliveryProgress,
+    ) -> DeliveryReport:
+        stream = StreamId(job.tenant_id, job.submission_id)
+        if destination is None or not destination.enabled:
+            reason = "destination_missing" if destination is None else "destination_disabled"
+            self._append(stream, job, [_failed(job, state.attempts_total, reason, None)], history)
+            return DeliveryReport(reason, state.attempts_total)
+        attempt = state.attempts_total + 1
+        started_at = utc_now()
+        result = self._send(job, destination, history[0])
+        next_at, records = self._decide(job, destination, state, attempt, started_at, result)
+        self._append(stream, job, records, history)
+        if result.gone:
+            self.destinations.disable(
+                job.tenant_id, job.form_id, job.destination_id, "gone (HTTP 410)"
+            )
+        return DeliveryReport(
+            result.outcome,
+            attempt,
+            result.status_code,
+            next_at,
+            attempt_in_round=state.attempts_in_round + 1,
+            round=state.round,
+        )
+
+    def _send(
+        self, job: DeliveryJob, destination: Destination, received: RecordedEvent
+    ) -> AttemptResult:
+        credentials = self.secrets.credentials(job.tenant_id, job.form_id, job.destination_id)
+        meta = {
+            "submission_id": job.submission_id,
+            "form_id": job.form_id,
+            "received_at": received.occurred_at,
+            "tenant_id": job.tenant_id,
+        }
+        payload = received.data["payload"]
+        document = (
+            default_body(payload, meta)
+            if destination.mapping is None
+            else map_body(destination.mapping, payload, meta)
+        )
+        try:
+            check_destination_url(destination.url, allowed=self.allowed_destinations)
+        except DestinationRefusedError:
+            return AttemptResult(FINAL, None, "destination_refused", None, 0)
+        request = build_request(
+            destination,
+            delivery_id=job.delivery_id,
+            body=encode_body(document),
+            signing_secrets=credentials.signing_secrets,
+            auth=credentials.auth,
+            timestamp=int(datetime.now(UTC).timestamp()),
+        )
+        return send(
+            self.http,
+            request,
+            read_timeout=destination.timeout_seconds,
+            connect_timeout=destination.connect_timeout_seconds,
+            redact=[*credentials.signing_secrets, *credentials.auth.values()],
+        )
+
+    def _decide(
+        self,
+        job: DeliveryJob,
+        destination: Destination,
+        state: DeliveryProgress,
+        attempt: int,
+        started_at: str,
+        result: AttemptResult,
+    ) -> tuple[str | None, list[NewEvent]]:
+        next_at = None
+        if result.outcome == RETRYABLE:
+            next_at = self._next_attempt_at(destination, state.attempts_in_round + 1, result)
+        attempted = _attempted(job, state.round, attempt, started_at, result, next_at)
+        records = [attempted]
+        if result.outcome == FINAL:
+            records.append(_failed(job, attempt, "final_failure", result.error_class))
+            if result.gone:
+                records.append(_disabled(job, result))
+        elif result.outcome == RETRYABLE and next_at is None:
+            records.append(_dead_lettered(job, attempt, result.error_class))
+        return next_at, records
+
+    def _next_attempt_at(
+        self, destination: Destination, attempt_in_round: int, result: AttemptResult
+    ) -> str | None:
+        schedule = destination.retry_schedule_seconds
+        if attempt_in_round > len(schedule):
             return None
-        return self.retry_schedule_seconds[attempt - 1]
+        delay = schedule[attempt_in_round - 1] * random.uniform(1 - _JITTER, 1 + _JITTER)
+        if result.retry_after_seconds is not None:
+            delay = max(delay, float(result.retry_after_seconds))
+        due = datetime.now(UTC) + timedelta(seconds=delay * self.time_scale)
+        return due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def _append(
-        self, stream: StreamId, records: list[NewEvent], history: list[RecordedEvent]
+        self,
+        stream: StreamId,
+        job: DeliveryJob,
+        records: list[NewEvent],
+        history: list[RecordedEvent],
     ) -> None:
-        # Other deliveries of the same submission append to the same stream: on a
-        # version clash, re-read the head and append after it.
+        # Other deliveries of the same submission append to the same stream: on
+        # a clash, re-read, and append after the new head unless this delivery
+        # ended meanwhile (then ours would be a second ending).
         version = history[-1].version
         for _ in range(_APPEND_TRIES):
             try:
                 self.events.append(stream, records, expected_version=version)
                 return
             except ConcurrencyError:
-                version = self.events.version(stream)
-        self.events.append(stream, records, expected_version=version)
-
-    @staticmethod
-    def _attempted(
-        job: DeliveryJob, attempt: int, started_at: str, result: AttemptResult, retry_in: int | None
-    ) -> NewEvent:
-        return NewEvent(
-            type=DELIVERY_ATTEMPTED,
-            correlation_id=job.correlation_id,
-            data={
-                "destination_id": job.destination_id,
-                "delivery_id": job.delivery_id,
-                "attempt": attempt,
-                "started_at": started_at,
-                "duration_ms": result.duration_ms,
-                "outcome": result.outcome,
-                "status_code": result.status_code,
-                "error_class": result.error_class,
-                "response_excerpt": result.response_excerpt,
-                "next_attempt_in_seconds": retry_in,
-            },
-        )
-
-    @staticmethod
-    def _failed(job: DeliveryJob, attempts: int, reason: str, last_error: str | None) -> NewEvent:
-        return NewEvent(
-            type=DELIVERY_FAILED,
-            correlation_id=job.correlation_id,
-            data={
-                "destination_id": job.destination_id,
-                "delivery_id": job.delivery_id,
-                "attempts": attempts,
-                "reason": reason,
-                "last_error": last_error,
-            },
-        )
+                # Every destination of a submission appends to its stream: back off a
+                # little, at random, so the writers stop colliding.
+                time.sleep(random.uniform(0, _APPEND_BACKOFF_SECONDS))
+                latest = self.events.read(stream)
+                if progress(latest, job.delivery_id).ended is not None:
+                    return
+                version = latest[-1].version
+        raise DeliveryBusyError(f"stream {stream.submission_id} stayed too busy to append")
 
 
-def _attempts(history: list[RecordedEvent], delivery_id: str) -> int:
-    return sum(
-        1
-        for e in history
-        if e.type == DELIVERY_ATTEMPTED and e.data.get("delivery_id") == delivery_id
+def _attempted(
+    job: DeliveryJob,
+    round_: int,
+    attempt: int,
+    started_at: str,
+    result: AttemptResult,
+    next_at: str | None,
+) -> NewEvent:
+    return NewEvent(
+        type=DELIVERY_ATTEMPTED,
+        correlation_id=job.correlation_id,
+        data={
+            "destination_id": job.destination_id,
+            "delivery_id": job.delivery_id,
+            "round": round_,
+            "attempt": attempt,
+            "started_at": started_at,
+            "duration_ms": result.duration_ms,
+            "outcome": result.outcome,
+            "status_code": result.status_code,
+            "error_class": result.error_class,
+            "response_excerpt": result.response_excerpt,
+            "retry_after_seconds": result.retry_after_seconds,
+            "next_attempt_at": next_at,
+        },
     )
 
 
-def _ended(history: list[RecordedEvent], delivery_id: str) -> str | None:
-    for event in history:
-        if event.data.get("delivery_id") != delivery_id:
-            continue
-        if event.type == DELIVERY_FAILED:
-            return "failed"
-        if event.type == DELIVERY_ATTEMPTED and event.data.get("outcome") == SUCCEEDED:
-            return "delivered"
-    return None
+def _failed(job: DeliveryJob, attempts: int, reason: str, last_error: str | None) -> NewEvent:
+    return NewEvent(
+        type=DELIVERY_FAILED,
+        correlation_id=job.correlation_id,
+        data={
+            "destination_id": job.destination_id,
+            "delivery_id": job.delivery_id,
+            "attempts": attempts,
+            "reason": reason,
+            "last_error": last_error,
+        },
+    )
+
+
+def _dead_lettered(job: DeliveryJob, attempts: int, last_error: str | None) -> NewEvent:
+    return NewEvent(
+        type=DELIVERY_DEAD_LETTERED,
+        correlation_id=job.correlation_id,
+        data={
+            "destination_id": job.destination_id,
+            "delivery_id": job.delivery_id,
+            "attempts": attempts,
+            "last_error": last_error,
+        },
+    )
+
+
+def _disabled(job: DeliveryJob, result: AttemptResult) -> NewEvent:
+    return NewEvent(
+        type=DESTINATION_DISABLED,
+        correlation_id=job.correlation_id,
+        data={
+            "destination_id": job.destination_id,
+            "form_id": job.form_id,
+            "reason": "gone",
+            "status_code": result.status_code or 410,
+        },
+    )
+
+
+def workflow_state(job: DeliveryJob, report: DeliveryReport) -> dict[str, Any]:
+    """The retry workflow's state after an attempt: wait until next_attempt_at, if any."""
+    return {
+        "job": job.to_dict(),
+        "attempt": report.attempt_in_round + 1,
+        "next_attempt_at": report.next_attempt_at,
+        "outcome": report.outcome,
+    }

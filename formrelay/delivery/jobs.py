@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -45,15 +45,23 @@ class DeliveryJob:
             correlation_id=correlation_id,
         )
 
+    def to_dict(self) -> dict[str, str]:
+        """The job as a JSON object."""
+        return asdict(self)
+
     def to_json(self) -> str:
         """The message body."""
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> DeliveryJob:
+        """A job from its JSON object (KeyError if a field is missing)."""
+        return cls(**{name: str(fields[name]) for name in cls.__dataclass_fields__})
 
     @classmethod
     def from_json(cls, text: str) -> DeliveryJob:
         """A job from its message body (KeyError/ValueError if malformed)."""
-        fields = json.loads(text)
-        return cls(**{name: str(fields[name]) for name in cls.__dataclass_fields__})
+        return cls.from_dict(json.loads(text))
 
 
 class DeliveryQueue:

@@ -11,6 +11,9 @@ from formrelay.domain.ids import new_id
 SUBMISSION_RECEIVED = "submission.received"
 DELIVERY_ATTEMPTED = "delivery.attempted"
 DELIVERY_FAILED = "delivery.failed"
+DELIVERY_DEAD_LETTERED = "delivery.dead_lettered"
+DELIVERY_REDELIVERY_REQUESTED = "delivery.redelivery_requested"
+DESTINATION_DISABLED = "destination.disabled"
 
 
 def utc_now() -> str:

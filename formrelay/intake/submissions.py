@@ -87,7 +87,9 @@ def accept_submission(
             "body_sha256": digest,
             "idempotency_key": request.idempotency_key,
             "payload": payload,
-            "destinations": [d.destination_id for d in form.destinations if d.enabled],
+            # Every destination, disabled ones too: their delivery fails on record, visibly,
+            # and can be redelivered once the destination is enabled again.
+            "destinations": [d.destination_id for d in form.destinations],
         },
     )
     stream = StreamId(request.tenant_id, submission_id)

@@ -10,7 +10,7 @@ from formrelay.domain.events import RecordedEvent, StreamId
 from formrelay.domain.hashing import verify_chain
 from formrelay.domain.ids import SUBMISSION_ID, check
 from formrelay.store.port import EventStore
-from formrelay.views.status import StatusViews, fold
+from formrelay.views.status import fold
 
 
 def _stream(tenant_id: str, submission_id: str, events: EventStore) -> list[RecordedEvent]:
@@ -21,17 +21,13 @@ def _stream(tenant_id: str, submission_id: str, events: EventStore) -> list[Reco
         raise not_found("no such submission") from exc
 
 
-def submission_status(
-    tenant_id: str, submission_id: str, *, statuses: StatusViews, events: EventStore
-) -> dict[str, Any]:
-    """The projected status; folded from the stream while the projection catches up."""
-    try:
-        check(SUBMISSION_ID, submission_id, "submission id")
-    except InvalidIdentifierError as exc:
-        raise not_found("no such submission") from exc
-    view = statuses.get(tenant_id, submission_id)
-    if view is not None:
-        return view
+def submission_status(tenant_id: str, submission_id: str, *, events: EventStore) -> dict[str, Any]:
+    """The status, folded from the submission's own stream: never behind its history.
+
+    The projected status view serves listings, where lag is acceptable; one
+    submission's stream is one strongly consistent query, so its status is read
+    from the source and cannot lag behind what its history already shows.
+    """
     return fold(_stream(tenant_id, submission_id, events))
 
 

@@ -55,3 +55,11 @@ def listing_pk(tenant_id: str, status: str) -> str:
 def listing_sk(received_at: str, submission_id: str) -> str:
     """Listing order within a status: by time received."""
     return f"{received_at}#{submission_id}"
+
+
+def lease_pk(tenant_id: str, delivery_id: str) -> str:
+    """The lease that lets one connector at a time attempt a delivery."""
+    return f"T#{tenant_id}#LEASE#{delivery_id}"
+
+
+LEASE_SK = "LEASE"

@@ -15,7 +15,10 @@ from botocore.exceptions import ClientError
 
 from formrelay.domain.events import (
     DELIVERY_ATTEMPTED,
+    DELIVERY_DEAD_LETTERED,
     DELIVERY_FAILED,
+    DELIVERY_REDELIVERY_REQUESTED,
+    DESTINATION_DISABLED,
     SUBMISSION_RECEIVED,
     RecordedEvent,
 )
@@ -25,8 +28,19 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 RECEIVED, DELIVERING, DELIVERED, FAILED = "received", "delivering", "delivered", "failed"
-PENDING, RETRYING = "pending", "retrying"
-TERMINAL = frozenset({DELIVERED, FAILED})
+PENDING, RETRYING, DEAD_LETTERED = "pending", "retrying", "dead_lettered"
+TERMINAL = frozenset({DELIVERED, FAILED, DEAD_LETTERED})
+
+
+def _new_destination() -> dict[str, Any]:
+    return {
+        "state": PENDING,
+        "attempts": 0,
+        "round": 1,
+        "last_error": None,
+        "last_status_code": None,
+        "next_attempt_at": None,
+    }
 
 
 def fold(events: Sequence[RecordedEvent]) -> dict[str, Any]:
@@ -34,23 +48,14 @@ def fold(events: Sequence[RecordedEvent]) -> dict[str, Any]:
     first = events[0]
     if first.type != SUBMISSION_RECEIVED:
         raise ValueError("a stream starts with submission.received")
-    destinations: dict[str, dict[str, Any]] = {
-        d: {"state": PENDING, "attempts": 0, "last_error": None, "last_status_code": None}
-        for d in first.data["destinations"]
-    }
+    destinations = {d: _new_destination() for d in first.data["destinations"]}
     for event in events[1:]:
-        view = destinations.setdefault(
-            event.data["destination_id"],
-            {"state": PENDING, "attempts": 0, "last_error": None, "last_status_code": None},
-        )
-        if event.type == DELIVERY_ATTEMPTED:
-            _apply_attempt(view, event)
-        elif event.type == DELIVERY_FAILED:
-            view["state"] = FAILED
+        view = destinations.setdefault(event.data["destination_id"], _new_destination())
+        _apply(view, event)
     return {
         "submission_id": first.stream.submission_id,
         "form_id": first.data["form_id"],
-        "status": _overall(first, destinations),
+        "status": _overall(destinations),
         "received_at": first.occurred_at,
         "updated_at": events[-1].occurred_at,
         "version": events[-1].version,
@@ -58,27 +63,44 @@ def fold(events: Sequence[RecordedEvent]) -> dict[str, Any]:
     }
 
 
+def _apply(view: dict[str, Any], event: RecordedEvent) -> None:
+    data = event.data
+    if event.type == DELIVERY_ATTEMPTED:
+        _apply_attempt(view, event)
+    elif event.type == DELIVERY_FAILED:
+        view.update(state=FAILED, next_attempt_at=None)
+        view["last_error"] = view["last_error"] or data["reason"]
+    elif event.type == DELIVERY_DEAD_LETTERED:
+        view.update(state=DEAD_LETTERED, next_attempt_at=None)
+    elif event.type == DELIVERY_REDELIVERY_REQUESTED:
+        view.update(state=DELIVERING, round=view["round"] + 1, next_attempt_at=None)
+    elif event.type == DESTINATION_DISABLED:
+        view["destination_disabled"] = True
+
+
 def _apply_attempt(view: dict[str, Any], event: RecordedEvent) -> None:
     data = event.data
     view["attempts"] = max(view["attempts"], data["attempt"])
     view["last_status_code"] = data["status_code"]
+    view["next_attempt_at"] = data.get("next_attempt_at")
     if data["outcome"] == "succeeded":
-        view["state"] = DELIVERED
-        view["last_error"] = None
-        view["delivered_at"] = event.occurred_at
-    elif view["state"] != DELIVERED:
-        view["last_error"] = data["error_class"] or f"HTTP {data['status_code']}"
+        view.update(state=DELIVERED, last_error=None, delivered_at=event.occurred_at)
+        return
+    view["last_error"] = data["error_class"] or f"http_{data['status_code']}"
+    if view["state"] != DELIVERED:
         view["state"] = RETRYING if data["outcome"] == "retryable_failure" else FAILED
 
 
-def _overall(first: RecordedEvent, destinations: dict[str, dict[str, Any]]) -> str:
+def _overall(destinations: dict[str, dict[str, Any]]) -> str:
     states = [d["state"] for d in destinations.values()]
-    if all(s in TERMINAL for s in states):
-        # No destinations at all is vacuously delivered: nothing is left to do.
-        return DELIVERED if all(s == DELIVERED for s in states) else FAILED
-    if all(s == PENDING for s in states):
+    if all(s == PENDING for s in states) and states:
         return RECEIVED
-    return DELIVERING
+    if not all(s in TERMINAL for s in states):
+        return DELIVERING
+    # No destinations at all is vacuously delivered: nothing is left to do.
+    if all(s == DELIVERED for s in states):
+        return DELIVERED
+    return DEAD_LETTERED if DEAD_LETTERED in states else FAILED
 
 
 class StatusViews:
@@ -114,6 +136,7 @@ class StatusViews:
                     "kind": {"S": "status"},
                     "tenant_id": {"S": tenant_id},
                     "status": {"S": view["status"]},
+                    "form_id": {"S": view["form_id"]},
                     "version": {"N": str(view["version"])},
                     "gsi1pk": {"S": vk.listing_pk(tenant_id, view["status"])},
                     "gsi1sk": {"S": vk.listing_sk(view["received_at"], view["submission_id"])},

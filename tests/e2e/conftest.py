@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ class RunningStack:
         self.log_path = log_path
         self.endpoint: str = demo["endpoint"]
         self.sink_url: str = demo["sink_url"]
+        self.signing_secrets: dict[str, str] = {}  # destinations a test added: path -> secret
         self.aws = boto3.session.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
@@ -73,7 +75,13 @@ class RunningStack:
         """What the demo webhook receiver has been sent."""
         return list(httpx.get(self.sink_url.rstrip("/") + "/received", timeout=10).json())
 
-    def wait_for(self, predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
+    def wait_for(
+        self,
+        predicate: Any,
+        timeout: float = 30.0,
+        what: str = "condition",
+        describe: Any = None,
+    ) -> Any:
         """Poll predicate until it returns something truthy."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -81,7 +89,8 @@ class RunningStack:
             if value:
                 return value
             time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}; stack log: {self.log_path}")
+        seen = f"; last seen: {describe()}" if describe else ""
+        raise AssertionError(f"timed out waiting for {what}; stack log: {self.log_path}{seen}")
 
     def seed_second_tenant(self) -> dict[str, str]:
         """A second tenant on the same stack, seeded the way an operator would."""
@@ -120,14 +129,13 @@ class RunningStack:
         return seeded.as_dict()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """Start `formrelay dev --demo` once for the e2e session, stop it afterwards."""
-    state_dir = tmp_path_factory.mktemp("formrelay-state")
+@contextlib.contextmanager
+def running_stack(state_dir: Path, *extra_args: str) -> Iterator[RunningStack]:
+    """Run `formrelay dev --demo` (plus extra_args) as a subprocess until the block ends."""
     log_path = state_dir / "dev.log"
     formrelay = Path(sys.executable).parent / "formrelay"
     command = [str(formrelay), "dev", "--demo", "--port", str(_free_port())]
-    command += ["--state-dir", str(state_dir)]
+    command += ["--state-dir", str(state_dir), *extra_args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for name in ("AWS_ENDPOINT_URL", "FORMRELAY_ENDPOINT", "FORMRELAY_KEY_ID", "FORMRELAY_SECRET"):
         env.pop(name, None)
@@ -149,3 +157,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The demo stack, started once for the e2e session."""
+    with running_stack(tmp_path_factory.mktemp("formrelay-state")) as running:
+        yield running

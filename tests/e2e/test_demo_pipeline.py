@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from standardwebhooks.webhooks import Webhook
+
 from formrelay.client import verify_history
 from tests.e2e.conftest import RunningStack
 
@@ -55,6 +57,8 @@ def test_a_submission_is_received_delivered_and_on_record(stack: RunningStack) -
     assert json.loads(request["body"])["data"] == CONTACT
     headers = {name.lower(): value for name, value in request["headers"].items()}
     assert headers["webhook-id"].startswith("msg_")
+    # signed per Standard Webhooks with the demo destination's secret
+    Webhook(stack.demo["webhook_secret"]).verify(request["body"], headers)
 
     # And the status says delivered
     stack.wait_for(

@@ -83,7 +83,7 @@ def failed() -> NewEvent:
             "destination_id": "crm",
             "delivery_id": "del-1",
             "attempts": 3,
-            "reason": "attempts_exhausted",
+            "reason": "final_failure",
         },
         correlation_id="corr-1",
     )

@@ -111,7 +111,7 @@ VALID_FAILED = {
     "destination_id": "crm",
     "delivery_id": "del-1",
     "attempts": 3,
-    "reason": "attempts_exhausted",
+    "reason": "final_failure",
 }
 
 

@@ -19,7 +19,8 @@ def test_required_settings_and_defaults() -> None:
     assert settings.views_table == "formrelay-views"
     assert settings.delivery_queue_url.endswith("/delivery")
     assert settings.tenant_secret_prefix == "formrelay/tenants/"
-    assert settings.retry_schedule_seconds == (5, 30, 120)
+    assert settings.retry_schedule_seconds == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert settings.time_scale == 1.0
     assert settings.signature_window_seconds == 300
 
 
@@ -50,7 +51,7 @@ def test_overrides() -> None:
     assert settings.retry_schedule_seconds == (1, 2, 900)
 
 
-@pytest.mark.parametrize("schedule", ["5,soon", "1.5", "5;30", "-1", "901", "5,30,3600"])
+@pytest.mark.parametrize("schedule", ["5,soon", "1.5", "5;30", "-1", "0", "86401", "5,30,86401"])
 def test_a_malformed_retry_schedule_is_refused(schedule: str) -> None:
     with pytest.raises(ConfigurationError):
         Settings.from_env({**REQUIRED, "DELIVERY_RETRY_SCHEDULE_SECONDS": schedule})
@@ -70,3 +71,13 @@ def test_settings_are_immutable() -> None:
     settings = Settings.from_env(REQUIRED)
     with pytest.raises(AttributeError):
         settings.events_table = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "fast", "1001"])
+def test_a_bad_time_scale_is_refused(scale: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({**REQUIRED, "FORMRELAY_TIME_SCALE": scale})
+
+
+def test_the_time_scale_compresses_waits() -> None:
+    assert Settings.from_env({**REQUIRED, "FORMRELAY_TIME_SCALE": "0.001"}).time_scale == 0.001

@@ -68,7 +68,7 @@ def gave_up(destination: str, attempts: int) -> NewEvent:
             "destination_id": destination,
             "delivery_id": f"del-{destination}",
             "attempts": attempts,
-            "reason": "attempts_exhausted",
+            "reason": "final_failure",
         },
         correlation_id="c",
     )
@@ -122,8 +122,10 @@ def test_a_retryable_failure_is_delivering_then_success_delivers() -> None:
     assert view["destinations"]["crm"] == {
         "state": "retrying",
         "attempts": 1,
+        "round": 1,
         "last_error": "Timeout",
         "last_status_code": None,
+        "next_attempt_at": None,
     }
 
     # When the retry succeeds
@@ -138,7 +140,7 @@ def test_a_retryable_failure_is_delivering_then_success_delivers() -> None:
 
 def test_an_http_failure_without_error_class_reports_the_status_code() -> None:
     view = status(received(["crm"]), attempt("crm", 1, "retryable_failure", 503))
-    assert view["destinations"]["crm"]["last_error"] == "HTTP 503"
+    assert view["destinations"]["crm"]["last_error"] == "http_503"
 
 
 def test_a_final_failure_fails_the_submission() -> None:

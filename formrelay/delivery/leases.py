@@ -1,0 +1,77 @@
+"""Delivery leases: at most one attempt of a delivery in flight, whatever SQS or a retry does.
+
+A lease is a conditional put with an expiry (checked in the condition, never
+left to TTL). A connector that dies holding one only delays the next attempt
+until the lease runs out.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.exceptions import ClientError
+
+from formrelay.domain.errors import FormrelayError
+from formrelay.views import keys as vk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class DeliveryBusyError(FormrelayError):
+    """Another attempt of this delivery is in flight: try again later."""
+
+
+class DeliveryLeases:
+    """Takes and gives back delivery leases in the Views table."""
+
+    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
+        self.views_table = views_table
+        self._dynamodb = dynamodb
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The DynamoDB client, built on first use."""
+        if self._dynamodb is None:
+            self._dynamodb = boto3.client("dynamodb")
+        return self._dynamodb
+
+    def acquire(self, tenant_id: str, delivery_id: str, seconds: float) -> str:
+        """Take the lease for `seconds`; its token, or DeliveryBusyError."""
+        token = secrets.token_hex(8)
+        now = time.time()
+        try:
+            self.dynamodb.put_item(
+                TableName=self.views_table,
+                Item={
+                    "pk": {"S": vk.lease_pk(tenant_id, delivery_id)},
+                    "sk": {"S": vk.LEASE_SK},
+                    "tenant_id": {"S": tenant_id},
+                    "token": {"S": token},
+                    "expires_at": {"N": str(int(now + seconds) + 1)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(int(now))}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise DeliveryBusyError(f"delivery {delivery_id} is in flight") from exc
+            raise
+        return token
+
+    def release(self, tenant_id: str, delivery_id: str, token: str) -> None:
+        """Give the lease back (only if still ours)."""
+        try:
+            self.dynamodb.delete_item(
+                TableName=self.views_table,
+                Key={"pk": {"S": vk.lease_pk(tenant_id, delivery_id)}, "sk": {"S": vk.LEASE_SK}},
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": {"S": token}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,59 @@
+"""PUT/GET/DELETE /v1/forms/{form_id}/destinations/{destination_id}: a tenant's destinations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from formrelay.api.http import caller, install_error_handlers, json_response, raw_body
+from formrelay.composition import services
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+install_error_handlers(app, logger)
+
+DESTINATION = "/v1/forms/<form_id>/destinations/<destination_id>"
+
+
+@app.put(DESTINATION)
+def put_destination(form_id: str, destination_id: str) -> Response[str]:
+    """Create (201) or replace (200) a destination; the answer shows its signing secret."""
+    principal = caller(app)
+    logger.append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    result = services().destination_admin.put(
+        principal.tenant_id, form_id, destination_id, raw_body(app)
+    )
+    logger.info(
+        "destination saved",
+        extra={"destination_id": destination_id, "new_destination": result.created},
+    )
+    return json_response(201 if result.created else 200, result.body)
+
+
+@app.get(DESTINATION)
+def get_destination(form_id: str, destination_id: str) -> Response[str]:
+    """A destination without its secrets."""
+    principal = caller(app)
+    logger.append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    return json_response(
+        200, services().destination_admin.get(principal.tenant_id, form_id, destination_id)
+    )
+
+
+@app.delete(DESTINATION)
+def delete_destination(form_id: str, destination_id: str) -> Response[str]:
+    """Remove a destination and its credentials."""
+    principal = caller(app)
+    logger.append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    services().destination_admin.delete(principal.tenant_id, form_id, destination_id)
+    logger.info("destination deleted", extra={"destination_id": destination_id})
+    return Response(status_code=204, body="")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return app.resolve(event, context)

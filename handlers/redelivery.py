@@ -1,0 +1,72 @@
+"""POST /v1/submissions/{id}/redeliveries: deliver a submission again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from formrelay.api.http import (
+    caller,
+    correlation_id,
+    install_error_handlers,
+    json_response,
+    raw_body,
+)
+from formrelay.api.problems import bad_request
+from formrelay.composition import services
+from formrelay.delivery.redelivery import RedeliveryRequest, request_redelivery
+from formrelay.intake.strict_json import MalformedJsonError, parse_body
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+install_error_handlers(app, logger)
+
+
+def _options(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        options = parse_body(body)
+    except MalformedJsonError as exc:
+        raise bad_request(str(exc), "malformed-json") from exc
+    if not isinstance(options, dict) or set(options) - {"destination_id", "reason"}:
+        raise bad_request('the body may hold only "destination_id" and "reason"')
+    if not all(isinstance(v, str) or v is None for v in options.values()):
+        raise bad_request('"destination_id" and "reason" are strings')
+    return options
+
+
+@app.post("/v1/submissions/<submission_id>/redeliveries")
+def redeliver(submission_id: str) -> Response[str]:
+    """Queue a new round of delivery for one destination or all of them."""
+    principal = caller(app)
+    options = _options(raw_body(app))
+    request = RedeliveryRequest(
+        tenant_id=principal.tenant_id,
+        submission_id=submission_id,
+        destination_id=options.get("destination_id"),
+        requested_by=principal.key_id,
+        correlation_id=correlation_id(app),
+        reason=(options.get("reason") or None) and str(options["reason"])[:200],
+    )
+    logger.append_keys(tenant_id=request.tenant_id, submission_id=submission_id)
+    jobs = request_redelivery(request, events=services().events, queue=services().delivery_queue)
+    logger.info("redelivery requested", extra={"deliveries": len(jobs)})
+    return json_response(
+        202,
+        {
+            "submission_id": submission_id,
+            "redeliveries": [
+                {"destination_id": j.destination_id, "delivery_id": j.delivery_id} for j in jobs
+            ],
+        },
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return app.resolve(event, context)

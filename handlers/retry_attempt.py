@@ -1,0 +1,43 @@
+"""The retry workflow's task: one later attempt of a delivery, after its wait.
+
+Invoked by Step Functions with `{"job": {...}, "attempt": n, "next_attempt_at": ...}`;
+returns the next state: the workflow waits again while `next_attempt_at` is set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from formrelay.composition import services
+from formrelay.delivery.connector import workflow_state
+from formrelay.delivery.jobs import DeliveryJob
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Attempt once (or report the attempt already on record) and say what comes next."""
+    job = DeliveryJob.from_dict(event["job"])
+    attempt = int(event["attempt"])
+    logger.append_keys(
+        tenant_id=job.tenant_id,
+        submission_id=job.submission_id,
+        correlation_id=job.correlation_id,
+        destination_id=job.destination_id,
+        delivery_id=job.delivery_id,
+    )
+    report = services().connector.retry_attempt(job, attempt)
+    logger.info(
+        "delivery retry",
+        extra={
+            "outcome": report.outcome,
+            "attempt": report.attempt,
+            "status_code": report.status_code,
+            "next_attempt_at": report.next_attempt_at,
+        },
+    )
+    return workflow_state(job, report)

@@ -1,0 +1,94 @@
+"""A connector killed after its POST and before its record: one success on record, one webhook-id.
+
+The whole local stack runs in this process on the real template, so the
+connector's HTTP client can be given a hook that kills the invocation right
+after the destination has answered, as a crashed Lambda would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from formrelay.bootstrap import CONTACT_FORM_SCHEMA, seed_tenant
+from formrelay.client import Credentials, FormrelayClient
+from formrelay.composition import Services, services
+from formrelay.local.dev import LocalStack
+from formrelay.local.sink import Sink
+
+
+class ConnectorKilledError(Exception):
+    """Stands for the connector's process dying mid-attempt."""
+
+
+@pytest.fixture
+def stack_and_sink() -> Iterator[tuple[LocalStack, Sink]]:
+    services.cache_clear()
+    with Sink() as sink:
+        address = sink.url.removeprefix("http://")
+        with LocalStack(allow_destinations=[address], time_scale=0.001) as stack:
+            yield stack, sink
+    services.cache_clear()
+
+
+def _wait(predicate: Any, describe: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; last seen: {describe()}")
+
+
+def test_a_crash_after_the_post_ends_in_one_recorded_success(
+    stack_and_sink: tuple[LocalStack, Sink],
+) -> None:
+    stack, sink = stack_and_sink
+    operator = Services()
+    seeded = seed_tenant(
+        operator,
+        tenant_id="acme",
+        form_id="contact",
+        schema=CONTACT_FORM_SCHEMA,
+        destination_url=sink.url + "/hooks/acme",
+    )
+    # The queue hands a message back after 1 s instead of 60, to keep the test short
+    operator.sqs.set_queue_attributes(
+        QueueUrl=operator.settings.delivery_queue_url, Attributes={"VisibilityTimeout": "1"}
+    )
+    # A receive already waiting (long polls last 1 s) still uses the old timeout
+    time.sleep(1.5)
+    # Given a connector whose first delivery dies once the destination has answered
+    kills = []
+
+    def die_once(response: httpx.Response) -> None:
+        if not kills:
+            kills.append(response.request.headers["webhook-id"])
+            raise ConnectorKilledError("killed after the POST, before the record")
+
+    services().connector.http = httpx.Client(
+        follow_redirects=False, trust_env=False, event_hooks={"response": [die_once]}
+    )
+    client = FormrelayClient(Credentials(stack.endpoint, seeded.key_id, seeded.secret))
+
+    # When a submission is delivered
+    answer = client.submit("contact", {"email": "ada@example.com", "name": "Ada"})
+    submission_id = answer.json()["submission_id"]
+    _wait(
+        lambda: client.status(submission_id).json()["status"] == "delivered",
+        describe=lambda: (client.status(submission_id).json(), sink.received()),
+    )
+
+    # Then the receiver got it twice under one webhook-id, so it can deduplicate
+    got = [r for r in sink.received() if r["path"] == "/hooks/acme"]
+    ids = {{k.lower(): v for k, v in r["headers"].items()}["webhook-id"] for r in got}
+    assert len(got) == 2 and ids == set(kills)
+    # And the record holds exactly one attempt: the success
+    events = client.history(submission_id).json()["events"]
+    attempts = [e["data"] for e in events if e["type"] == "delivery.attempted"]
+    assert [(a["attempt"], a["outcome"]) for a in attempts] == [(1, "succeeded")]
