@@ -9,28 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.exceptions import ClientError
 
 from formrelay.views import keys as vk
+from formrelay.views.table import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 
-class NonceStore:
+class NonceStore(ViewsTableAdapter):
     """Claims nonces once per key within their lifetime."""
-
-    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
-        self.views_table = views_table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb")
-        return self._dynamodb
 
     def claim(self, tenant_id: str, key_id: str, nonce: str, *, now: int, expires_at: int) -> bool:
         """True if the nonce was free (and is now used until expires_at), False if replayed."""
@@ -47,7 +36,7 @@ class NonceStore:
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
         return True

@@ -7,13 +7,12 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 from formrelay.domain.ids import DESTINATION_ID, FORM_ID, check
 from formrelay.views import keys as vk
+from formrelay.views.table import ViewsTableAdapter
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 # After the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about 27 hours in all).
 DEFAULT_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -116,19 +115,8 @@ def delivery_id(tenant_id: str, submission_id: str, destination_id: str) -> str:
     return "msg_" + hashlib.sha256(seed).hexdigest()[:32]
 
 
-class DestinationDirectory:
+class DestinationDirectory(ViewsTableAdapter):
     """Reads and writes destinations in the Views table."""
-
-    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
-        self.views_table = views_table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb")
-        return self._dynamodb
 
     def _key(self, tenant_id: str, form_id: str, destination_id: str) -> dict[str, Any]:
         return {

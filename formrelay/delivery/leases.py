@@ -11,33 +11,22 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.exceptions import ClientError
 
 from formrelay.domain.errors import FormrelayError
 from formrelay.views import keys as vk
+from formrelay.views.table import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 
 class DeliveryBusyError(FormrelayError):
     """Another attempt of this delivery is in flight: try again later."""
 
 
-class DeliveryLeases:
+class DeliveryLeases(ViewsTableAdapter):
     """Takes and gives back delivery leases in the Views table."""
-
-    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
-        self.views_table = views_table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb")
-        return self._dynamodb
 
     def acquire(self, tenant_id: str, delivery_id: str, seconds: float) -> str:
         """Take the lease for `seconds`; its token, or DeliveryBusyError."""
@@ -57,7 +46,7 @@ class DeliveryLeases:
                 ExpressionAttributeValues={":now": {"N": str(int(now))}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise DeliveryBusyError(f"delivery {delivery_id} is in flight") from exc
             raise
         return token
@@ -73,5 +62,5 @@ class DeliveryLeases:
                 ExpressionAttributeValues={":token": {"S": token}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise

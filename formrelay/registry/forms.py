@@ -6,15 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 from formrelay.delivery.destinations import Destination
 from formrelay.domain.ids import FORM_ID, check
 from formrelay.registry.schemas import CompiledSchema
 from formrelay.views import keys as vk
+from formrelay.views.table import ViewsTableAdapter
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 
 @dataclass(frozen=True)
@@ -28,19 +27,8 @@ class Form:
     destinations: tuple[Destination, ...]
 
 
-class FormCatalog:
+class FormCatalog(ViewsTableAdapter):
     """Reads and writes forms in the Views table."""
-
-    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
-        self.views_table = views_table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb")
-        return self._dynamodb
 
     def load(self, tenant_id: str, form_id: str) -> Form | None:
         """A form with its current schema and destinations (one query), or None."""

@@ -7,16 +7,15 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 from formrelay.api.problems import bad_request
 from formrelay.domain.errors import InvalidIdentifierError
 from formrelay.domain.ids import FORM_ID, check
 from formrelay.views import keys as vk
 from formrelay.views.status import DEAD_LETTERED, DELIVERED, DELIVERING, FAILED, RECEIVED
+from formrelay.views.table import ViewsTableAdapter
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 STATUSES = (RECEIVED, DELIVERING, DELIVERED, FAILED, DEAD_LETTERED)
 MAX_LIMIT = 100
@@ -57,19 +56,8 @@ def parse_query(tenant_id: str, params: dict[str, str]) -> ListingQuery:
     return ListingQuery(tenant_id, status, form_id, since, int(limit_text), params.get("cursor"))
 
 
-class SubmissionListing:
+class SubmissionListing(ViewsTableAdapter):
     """Reads gsi1: one partition per tenant and status, sorted by time received."""
-
-    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
-        self.views_table = views_table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb")
-        return self._dynamodb
 
     def page(self, query: ListingQuery) -> dict[str, Any]:
         """One page of submissions, oldest first, and the cursor of the next page."""

@@ -10,7 +10,6 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from formrelay.domain.events import (
@@ -23,9 +22,10 @@ from formrelay.domain.events import (
     RecordedEvent,
 )
 from formrelay.views import keys as vk
+from formrelay.views.table import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 RECEIVED, DELIVERING, DELIVERED, FAILED = "received", "delivering", "delivered", "failed"
 PENDING, RETRYING, DEAD_LETTERED = "pending", "retrying", "dead_lettered"
@@ -103,19 +103,8 @@ def _overall(destinations: dict[str, dict[str, Any]]) -> str:
     return DEAD_LETTERED if DEAD_LETTERED in states else FAILED
 
 
-class StatusViews:
+class StatusViews(ViewsTableAdapter):
     """Status items in the Views table, written newer-version-wins."""
-
-    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
-        self.views_table = views_table
-        self._dynamodb = dynamodb
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb")
-        return self._dynamodb
 
     def get(self, tenant_id: str, submission_id: str) -> dict[str, Any] | None:
         """A submission's status view, or None if not projected (yet)."""
@@ -146,7 +135,7 @@ class StatusViews:
                 ExpressionAttributeValues={":v": {"N": str(view["version"])}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
         return True

@@ -1,0 +1,31 @@
+"""What every adapter over the Views table shares: its name, a lazy client, condition checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class ViewsTableAdapter:
+    """An adapter over the Views table; its DynamoDB client is built on first use."""
+
+    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
+        self.views_table = views_table
+        self._dynamodb = dynamodb
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The DynamoDB client, built on first use."""
+        if self._dynamodb is None:
+            self._dynamodb = boto3.client("dynamodb")
+        return self._dynamodb
+
+
+def condition_failed(exc: ClientError) -> bool:
+    """Whether a write was refused by its condition expression."""
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
