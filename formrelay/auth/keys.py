@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from formrelay.auth import scopes as scope_names
 from formrelay.domain.ids import TENANT_ID, check
 from formrelay.views import keys as vk
+from formrelay.views.table import ViewsTableAdapter
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -56,7 +57,7 @@ def new_key_secret() -> str:
     return "frsk_" + secrets.token_urlsafe(32)
 
 
-class KeyDirectory:
+class KeyDirectory(ViewsTableAdapter):
     """Reads and writes key metadata and key secrets."""
 
     def __init__(
@@ -68,9 +69,8 @@ class KeyDirectory:
         secretsmanager: SecretsManagerClient | None = None,
         cache_seconds: int = 30,
     ) -> None:
-        self.views_table = views_table
+        super().__init__(views_table, dynamodb)
         self.secret_prefix = secret_prefix
-        self._dynamodb = dynamodb
         self._secretsmanager = secretsmanager
         self.cache_seconds = cache_seconds
         # Powertools caches by name and transform only, not by VersionStage:
@@ -78,13 +78,6 @@ class KeyDirectory:
         self._current: SecretsProvider | None = None
         self._pending: SecretsProvider | None = None
         self._no_pending_until: dict[str, float] = {}
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb")
-        return self._dynamodb
 
     @property
     def secretsmanager(self) -> SecretsManagerClient:

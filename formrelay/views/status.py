@@ -106,14 +106,6 @@ def _overall(destinations: dict[str, dict[str, Any]]) -> str:
 class StatusViews(ViewsTableAdapter):
     """Status items in the Views table, written newer-version-wins."""
 
-    def get(self, tenant_id: str, submission_id: str) -> dict[str, Any] | None:
-        """A submission's status view, or None if not projected (yet)."""
-        item = self.dynamodb.get_item(
-            TableName=self.views_table,
-            Key={"pk": {"S": vk.status_pk(tenant_id, submission_id)}, "sk": {"S": vk.STATUS_SK}},
-        ).get("Item")
-        return None if item is None else dict(json.loads(item["view"]["S"]))
-
     def put(self, tenant_id: str, view: dict[str, Any]) -> bool:
         """Store a view unless a newer version is stored; True if written."""
         try:
