@@ -55,6 +55,8 @@ def _ended(stack: RunningStack, submission_id: str) -> dict[str, Any] | None:
     return view if done else None
 
 
+# 600 deliveries through the single-process local stack take 4-6 minutes on 2 cores.
+@pytest.mark.timeout(600)
 def test_every_delivery_ends_once_and_none_succeeds_twice(
     loaded: tuple[RunningStack, ScriptedReceiver],
 ) -> None:
