@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from formrelay.api.http import caller, install_error_handlers, json_response, raw_body
+from formrelay.api.http import caller, install_error_handlers, json_body, json_response
 from formrelay.composition import services
 
 logger = Logger()
@@ -16,6 +16,7 @@ app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
 
 DESTINATION = "/v1/forms/<form_id>/destinations/<destination_id>"
+MAX_DESTINATION_BYTES = 64 * 1024
 
 
 @app.put(DESTINATION)
@@ -23,9 +24,8 @@ def put_destination(form_id: str, destination_id: str) -> Response[str]:
     """Create (201) or replace (200) a destination; the answer shows its signing secret."""
     principal = caller(app)
     logger.append_keys(tenant_id=principal.tenant_id, form_id=form_id)
-    result = services().destination_admin.put(
-        principal.tenant_id, form_id, destination_id, raw_body(app)
-    )
+    body = json_body(app, max_bytes=MAX_DESTINATION_BYTES)
+    result = services().destination_admin.put(principal.tenant_id, form_id, destination_id, body)
     logger.info(
         "destination saved",
         extra={"destination_id": destination_id, "new_destination": result.created},

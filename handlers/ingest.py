@@ -12,12 +12,12 @@ from formrelay.api.http import (
     caller,
     correlation_id,
     install_error_handlers,
+    json_body,
     json_response,
-    raw_body,
 )
 from formrelay.auth.signing import CONTENT_SHA256_HEADER
 from formrelay.composition import services
-from formrelay.intake.submissions import IntakeRequest, accept_submission
+from formrelay.intake.submissions import MAX_SUBMISSION_BYTES, IntakeRequest, accept_submission
 
 logger = Logger()
 app = APIGatewayHttpResolver()
@@ -33,7 +33,7 @@ def submit(form_id: str) -> Response[str]:
         tenant_id=principal.tenant_id,
         key_id=principal.key_id,
         form_id=form_id,
-        body=raw_body(app),
+        body=json_body(app, max_bytes=MAX_SUBMISSION_BYTES),
         signed_sha256=headers.get(CONTENT_SHA256_HEADER.lower(), ""),
         correlation_id=correlation_id(app),
         idempotency_key=headers.get("idempotency-key"),

@@ -12,8 +12,8 @@ from formrelay.api.http import (
     caller,
     correlation_id,
     install_error_handlers,
+    json_body,
     json_response,
-    raw_body,
 )
 from formrelay.api.problems import bad_request
 from formrelay.composition import services
@@ -23,6 +23,8 @@ from formrelay.intake.strict_json import MalformedJsonError, parse_body
 logger = Logger()
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
+
+MAX_OPTIONS_BYTES = 4 * 1024
 
 
 def _options(body: bytes) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def _options(body: bytes) -> dict[str, Any]:
 def redeliver(submission_id: str) -> Response[str]:
     """Queue a new round of delivery for one destination or all of them."""
     principal = caller(app)
-    options = _options(raw_body(app))
+    options = _options(json_body(app, max_bytes=MAX_OPTIONS_BYTES, optional=True))
     request = RedeliveryRequest(
         tenant_id=principal.tenant_id,
         submission_id=submission_id,

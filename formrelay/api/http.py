@@ -14,6 +14,8 @@ from formrelay.api.problems import PROBLEM_CONTENT_TYPE, Problem
 from formrelay.auth.authorize import Principal
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# application/json or application/<anything>+json, optionally with charset=utf-8 only.
+_JSON_MEDIA_TYPE = re.compile(r"^application/(?:[a-z0-9.!#$&^_-]+\+)?json$")
 
 
 def problem_response(problem: Problem) -> Response[str]:
@@ -69,6 +71,44 @@ def raw_body(app: APIGatewayHttpResolver) -> bytes:
     if event.is_base64_encoded:
         return base64.b64decode(body)
     return body.encode("utf-8", errors="surrogatepass")
+
+
+def json_body(app: APIGatewayHttpResolver, *, max_bytes: int, optional: bool = False) -> bytes:
+    """The raw body of a request that must carry JSON: 413 over max_bytes, 415 if not JSON.
+
+    With optional=True an empty body needs no content type (and comes back empty).
+    """
+    body = raw_body(app)
+    if len(body) > max_bytes:
+        raise Problem(
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"the body is {len(body)} bytes; at most {max_bytes} are accepted",
+        )
+    if optional and not body:
+        return body
+    content_type = app.current_event.headers.get("content-type", "")
+    if not is_json_content_type(content_type):
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "the body must be sent as application/json (charset utf-8, if given)",
+        )
+    return body
+
+
+def is_json_content_type(value: str) -> bool:
+    """Whether a Content-Type header names JSON in UTF-8."""
+    media_type, *parameters = (part.strip().lower() for part in value.split(";"))
+    if not _JSON_MEDIA_TYPE.fullmatch(media_type):
+        return False
+    for parameter in parameters:
+        name, _, given = parameter.partition("=")
+        if name.strip() != "charset" or given.strip().strip('"') not in ("utf-8", "utf8"):
+            return False
+    return True
 
 
 def correlation_id(app: APIGatewayHttpResolver) -> str:

@@ -14,6 +14,10 @@ from formrelay.intake.strict_json import MalformedJsonError, parse_body
 from formrelay.registry.forms import FormCatalog
 from formrelay.store.port import EventStore
 
+# A submission body over this many bytes is refused (413): forms are small, and
+# a DynamoDB item (the received event with its payload) holds at most 400 KB.
+MAX_SUBMISSION_BYTES = 256 * 1024
+
 
 @dataclass(frozen=True)
 class IntakeRequest:

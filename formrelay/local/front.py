@@ -24,6 +24,8 @@ from formrelay.local.routes import Route, RouteTable
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# HTTP API's quota on the request line and header values together (not adjustable).
+MAX_HEADER_BYTES = 10240
 
 
 class BodyTooLargeError(ValueError):
@@ -114,8 +116,20 @@ class FrontHandler(BaseHTTPRequestHandler):
             raise BodyTooLargeError
         return self.rfile.read(length) if length > 0 else b""
 
+    def _header_bytes(self) -> int:
+        """The size API Gateway counts against its header quota."""
+        values = sum(
+            len(value.encode("utf-8", "surrogateescape")) for value in self.headers.values()
+        )
+        return len(self.requestline.encode("utf-8", "surrogateescape")) + values
+
     def _handle(self) -> None:
         """Serve any method."""
+        if self._header_bytes() > MAX_HEADER_BYTES:
+            # The status API Gateway's quota error is mirrored with; the body is not read.
+            self.close_connection = True
+            self._send(gateway_error(431, "Request Header Fields Too Large"))
+            return
         try:
             body = self._read_body()
         except BodyTooLargeError:
