@@ -92,9 +92,8 @@ class RunningStack:
         seen = f"; last seen: {describe()}" if describe else ""
         raise AssertionError(f"timed out waiting for {what}; stack log: {self.log_path}{seen}")
 
-    def seed_second_tenant(self) -> dict[str, str]:
-        """A second tenant on the same stack, seeded the way an operator would."""
-        from formrelay.bootstrap import seed_tenant
+    def services(self) -> Any:
+        """formrelay's services bound to the stack's emulated AWS, as an operator's tools are."""
         from formrelay.composition import Services
         from formrelay.settings import Settings
 
@@ -109,22 +108,27 @@ class RunningStack:
             tenant_secret_prefix="formrelay/tenants/",
             retry_schedule_seconds=(1,),
         )
-        services = Services(
+        return Services(
             settings,
             dynamodb=self.dynamodb(),
             sqs=sqs,
             secretsmanager=self.aws.client("secretsmanager", endpoint_url=endpoint),
         )
+
+    def seed_second_tenant(self, tenant_id: str = "acme") -> dict[str, str]:
+        """A second tenant on the same stack, seeded the way an operator would."""
+        from formrelay.bootstrap import seed_tenant
+
         seeded = seed_tenant(
-            services,
-            tenant_id="acme",
+            self.services(),
+            tenant_id=tenant_id,
             form_id="contact",
             schema={
                 "type": "object",
                 "required": ["topic"],
                 "properties": {"topic": {"type": "string"}},
             },
-            destination_url=self.sink_url.rstrip("/") + "/hooks/acme",
+            destination_url=self.sink_url.rstrip("/") + f"/hooks/{tenant_id}",
         )
         return seeded.as_dict()
 
