@@ -1,0 +1,189 @@
+"""Tenants never see each other: for every route, another tenant's valid key (with every scope)
+gets 404 for the first tenant's resources (never their data, never a 403 that confirms they
+exist), and a tenant id named in a header, the query or the body never widens access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from formrelay.auth.scopes import ROUTE_SCOPES
+from formrelay.client import FormrelayClient
+from tests.e2e.conftest import RunningStack
+
+FORM = "isolated"  # a form only the first tenant has
+DESTINATION = "private"
+NAMES_THE_TENANT = {"X-Fr-Tenant": "demo", "X-Tenant-Id": "demo"}
+
+
+@dataclass
+class Tenants:
+    """The first tenant (demo) with a submission and a destination; the second one's client."""
+
+    stack: RunningStack
+    owner: FormrelayClient
+    intruder: FormrelayClient
+    submission_id: str
+    intruder_tenant: str
+
+
+@pytest.fixture(scope="module")
+def tenants(stack: RunningStack) -> Tenants:
+    services = stack.services()
+    services.forms.put_schema(
+        "demo", FORM, {"type": "object", "properties": {"email": {"type": "string"}}}
+    )
+    owner = stack.client()
+    saved = owner.put_destination(
+        FORM,
+        DESTINATION,
+        {
+            "url": stack.sink_url.rstrip("/") + "/hooks/private",
+            "auth": {"type": "bearer", "token": "owner-only-token"},
+        },
+    )
+    assert saved.status_code in (200, 201), saved.text
+    accepted = owner.submit(FORM, {"email": "owner@example.com"})
+    assert accepted.status_code == 202, accepted.text
+    intruder = stack.seed_second_tenant("rival")
+    return Tenants(
+        stack,
+        owner,
+        stack.client(intruder["key_id"], intruder["secret"]),
+        accepted.json()["submission_id"],
+        intruder["tenant_id"],
+    )
+
+
+def _not_found(response: httpx.Response) -> None:
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "owner" not in response.text and "demo" not in response.text
+
+
+def _submit(t: Tenants) -> None:
+    before = t.stack.received_submissions()
+    response = t.intruder.request(
+        "POST",
+        f"/v1/forms/{FORM}/submissions",
+        body=b'{"email": "intruder@example.com", "tenant_id": "demo"}',
+        headers=NAMES_THE_TENANT,
+    )
+    _not_found(response)
+    assert t.stack.received_submissions() == before
+
+
+def _status(t: Tenants) -> None:
+    _not_found(
+        t.intruder.request("GET", f"/v1/submissions/{t.submission_id}", headers=NAMES_THE_TENANT)
+    )
+
+
+def _history(t: Tenants) -> None:
+    _not_found(
+        t.intruder.request(
+            "GET", f"/v1/submissions/{t.submission_id}/events", headers=NAMES_THE_TENANT
+        )
+    )
+
+
+def _listing(t: Tenants) -> None:
+    def ids(client: FormrelayClient, **query: str) -> list[str]:
+        answer = client.request("GET", "/v1/submissions", query=query, headers=NAMES_THE_TENANT)
+        assert answer.status_code == 200, answer.text
+        return [item["submission_id"] for item in answer.json()["submissions"]]
+
+    # The owner's submission shows in the owner's listing once projected, never in the other's.
+    t.stack.wait_for(
+        lambda: any(
+            t.submission_id in ids(t.owner, status=status)
+            for status in ("received", "delivering", "delivered")
+        ),
+        what="the owner's submission in the owner's listing",
+    )
+    for status in ("received", "delivering", "delivered", "failed", "dead_lettered"):
+        assert t.submission_id not in ids(t.intruder, status=status, form_id=FORM)
+        assert t.submission_id not in ids(t.intruder, status=status)
+    # A tenant id in the query is not a listing parameter at all.
+    named = t.intruder.request(
+        "GET", "/v1/submissions", query={"status": "delivered", "tenant_id": "demo"}
+    )
+    assert named.status_code == 400
+    assert t.submission_id not in named.text
+
+
+def _redeliver(t: Tenants) -> None:
+    _not_found(
+        t.intruder.request(
+            "POST",
+            f"/v1/submissions/{t.submission_id}/redeliveries",
+            body=b'{"reason": "tenant_id demo"}',
+            headers=NAMES_THE_TENANT,
+        )
+    )
+
+
+def _put_destination(t: Tenants) -> None:
+    body = {"url": t.stack.sink_url.rstrip("/") + "/hooks/intruder"}
+    _not_found(t.intruder.put_destination(FORM, DESTINATION, body))
+    mine = t.owner.get_destination(FORM, DESTINATION)
+    assert mine.status_code == 200 and mine.json()["url"].endswith("/hooks/private")
+
+
+def _get_destination(t: Tenants) -> None:
+    response = t.intruder.get_destination(FORM, DESTINATION)
+    _not_found(response)
+    assert "hooks/private" not in response.text
+
+
+def _delete_destination(t: Tenants) -> None:
+    _not_found(t.intruder.delete_destination(FORM, DESTINATION))
+    assert t.owner.get_destination(FORM, DESTINATION).status_code == 200
+
+
+CASES: dict[str, Callable[[Tenants], None]] = {
+    "POST /v1/forms/{form_id}/submissions": _submit,
+    "GET /v1/submissions": _listing,
+    "GET /v1/submissions/{submission_id}": _status,
+    "GET /v1/submissions/{submission_id}/events": _history,
+    "POST /v1/submissions/{submission_id}/redeliveries": _redeliver,
+    "PUT /v1/forms/{form_id}/destinations/{destination_id}": _put_destination,
+    "GET /v1/forms/{form_id}/destinations/{destination_id}": _get_destination,
+    "DELETE /v1/forms/{form_id}/destinations/{destination_id}": _delete_destination,
+}
+
+
+def test_every_route_has_an_isolation_case() -> None:
+    assert set(CASES) == set(ROUTE_SCOPES)
+
+
+@pytest.mark.parametrize("route", sorted(CASES))
+def test_another_tenant_gets_404_on_every_route(tenants: Tenants, route: str) -> None:
+    CASES[route](tenants)
+
+
+def test_the_same_idempotency_key_in_two_tenants_makes_two_submissions(tenants: Tenants) -> None:
+    key = "shared-key-across-tenants"
+    owner = tenants.owner.submit(FORM, {"email": "owner@example.com"}, idempotency_key=key)
+    intruder = tenants.intruder.submit("contact", {"topic": "mine"}, idempotency_key=key)
+
+    assert owner.status_code == intruder.status_code == 202
+    assert owner.json()["submission_id"] == intruder.json()["submission_id"] == key
+    mine: Any = tenants.owner.history(key).json()
+    theirs: Any = tenants.intruder.history(key).json()
+    assert mine["events"][0]["data"]["payload"] == {"email": "owner@example.com"}
+    assert theirs["events"][0]["data"]["payload"] == {"topic": "mine"}
+
+
+def test_a_tenant_id_in_the_body_is_only_data(tenants: Tenants) -> None:
+    accepted = tenants.intruder.submit("contact", {"topic": "t", "tenant_id": "demo"})
+    assert accepted.status_code == 202
+    submission_id = accepted.json()["submission_id"]
+
+    _not_found(tenants.owner.status(submission_id))
+    theirs: Any = tenants.intruder.history(submission_id).json()
+    assert theirs["events"][0]["tenant_id"] == tenants.intruder_tenant
