@@ -375,3 +375,83 @@ def test_the_retry_workflow_may_invoke_only_its_attempt_function(
     assert policies == [
         {"LambdaInvokePolicy": {"FunctionName": {"Fn::Sub": "${AWS::StackName}-retry-attempt"}}}
     ]
+
+
+# --- the tenant-scoped role ---------------------------------------------------------------
+
+LEADING_KEYS = ["T#${aws:PrincipalTag/tenant_id}", "T#${aws:PrincipalTag/tenant_id}#*"]
+
+
+def _tenant_role(template: dict[str, Any]) -> dict[str, Any]:
+    role = template["Resources"]["TenantScopedDataRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    properties: dict[str, Any] = role["Properties"]
+    return properties
+
+
+def test_every_dynamodb_statement_of_the_tenant_role_is_held_to_leading_keys(
+    template: dict[str, Any],
+) -> None:
+    statements = [
+        statement
+        for policy in _tenant_role(template)["Policies"]
+        # Policy variables such as ${aws:PrincipalTag/...} need this version.
+        if policy["PolicyDocument"]["Version"] == "2012-10-17"
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    dynamodb = [
+        s for s in statements if any(a.startswith("dynamodb:") for a in _listed(s["Action"]))
+    ]
+    assert dynamodb and len(dynamodb) == len(statements)
+    for statement in dynamodb:
+        condition = statement["Condition"]
+        assert condition["ForAllValues:StringLike"] == {"dynamodb:LeadingKeys": LEADING_KEYS}
+        # ForAllValues over an empty set is true: a request without leading keys is refused.
+        assert condition["Null"] == {
+            "dynamodb:LeadingKeys": "false",
+            "aws:PrincipalTag/tenant_id": "false",
+        }
+        assert set(_listed(statement["Action"])) <= {"dynamodb:GetItem", "dynamodb:Query"}
+        assert {_label(r) for r in statement["Resource"]} == {
+            "EventsTable",
+            "ViewsTable",
+            "ViewsTable/index/gsi1",
+        }
+
+
+def test_the_leading_key_patterns_cover_one_tenants_keys_and_no_one_elses() -> None:
+    from formrelay.domain.events import StreamId
+    from formrelay.store.items import stream_key
+    from formrelay.views import keys as vk
+
+    def keys_of(tenant: str) -> list[str]:
+        return [
+            stream_key(StreamId(tenant, "s-1")),
+            vk.tenant_pk(tenant),
+            vk.nonce_pk(tenant, f"{tenant}.k", "n"),
+            vk.status_pk(tenant, "s-1"),
+            vk.listing_pk(tenant, "received"),
+            vk.lease_pk(tenant, "msg_1"),
+        ]
+
+    patterns = [key.replace("${aws:PrincipalTag/tenant_id}", "acme") for key in LEADING_KEYS]
+    for key in keys_of("acme"):
+        assert any(fnmatchcase(key, p) for p in patterns), key
+    for other in ("acme-2", "acm", "ac", "xacme"):
+        for key in keys_of(other):
+            assert not any(fnmatchcase(key, p) for p in patterns), key
+
+
+def test_the_tenant_role_is_assumed_with_a_tenant_session_tag(template: dict[str, Any]) -> None:
+    trust = _tenant_role(template)["AssumeRolePolicyDocument"]
+    assert trust["Version"] == "2012-10-17"
+    by_action = {s["Action"]: s for s in trust["Statement"]}
+    assert set(by_action) == {"sts:AssumeRole", "sts:TagSession"}
+    tagging = by_action["sts:TagSession"]["Condition"]
+    assert tagging["StringLike"] == {"aws:RequestTag/tenant_id": "?*"}
+    # No wildcard or separator in the tag: it is spliced into the LeadingKeys patterns.
+    assert tagging["StringNotLike"] == {"aws:RequestTag/tenant_id": ["*${*}*", "*${?}*", "*#*"]}
+    assert tagging["ForAllValues:StringEquals"] == {"aws:TagKeys": ["tenant_id"]}
+    assert "TenantScopedDataRole" not in json.dumps(
+        {lid: template["Resources"][lid] for lid in GRANTS}
+    )  # no function assumes it today
