@@ -143,7 +143,7 @@ class Services:
     def destination_secrets(self) -> DestinationSecrets:
         """Destination signing secrets and credentials."""
         return DestinationSecrets(
-            self.settings.tenant_secret_prefix,
+            self.settings.destination_secret_prefix,
             secretsmanager=self.secretsmanager,
             cache_seconds=self.settings.secret_cache_seconds,
         )

@@ -14,6 +14,13 @@ class ConfigurationError(FormrelayError):
     """A required setting is missing or malformed."""
 
 
+# Key secrets and destination secrets live under separate prefixes, so IAM can
+# grant each function one of them by name: the authorizer reads key secrets only,
+# the admin and delivery functions destination secrets only.
+DEFAULT_TENANT_SECRET_PREFIX = "formrelay/tenants/"
+DEFAULT_DESTINATION_SECRET_PREFIX = "formrelay/destinations/"
+
+
 @dataclass(frozen=True)
 class Settings:
     """What every function needs to find its tables, queue and secrets."""
@@ -31,6 +38,8 @@ class Settings:
     retry_state_machine_arn: str = ""
     # Every retry wait is multiplied by this (FORMRELAY_TIME_SCALE): 1 in production.
     time_scale: float = 1.0
+    # Where destinations' credentials are kept (DESTINATION_SECRET_PREFIX): `<prefix><tenant>`.
+    destination_secret_prefix: str = DEFAULT_DESTINATION_SECRET_PREFIX
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,17 +52,32 @@ class Settings:
                 raise ConfigurationError(f"environment variable {name} is not set")
             return value
 
+        tenant_prefix = env.get("TENANT_SECRET_PREFIX", DEFAULT_TENANT_SECRET_PREFIX)
+        destination_prefix = env.get("DESTINATION_SECRET_PREFIX", DEFAULT_DESTINATION_SECRET_PREFIX)
+        _check_prefixes_apart(tenant_prefix, destination_prefix)
         return cls(
             events_table=required("EVENTS_TABLE"),
             views_table=required("VIEWS_TABLE"),
             delivery_queue_url=required("DELIVERY_QUEUE_URL"),
-            tenant_secret_prefix=env.get("TENANT_SECRET_PREFIX", "formrelay/tenants/"),
+            tenant_secret_prefix=tenant_prefix,
+            destination_secret_prefix=destination_prefix,
             retry_schedule_seconds=_schedule(
                 env.get("DELIVERY_RETRY_SCHEDULE_SECONDS", "5,300,1800,7200,18000,36000,36000")
             ),
             allowed_destinations=_allowed(env.get("DELIVERY_ALLOWED_DESTINATIONS", "")),
             retry_state_machine_arn=env.get("DELIVERY_RETRY_STATE_MACHINE_ARN", ""),
             time_scale=_time_scale(env.get("FORMRELAY_TIME_SCALE", "1")),
+        )
+
+
+def _check_prefixes_apart(tenant_prefix: str, destination_prefix: str) -> None:
+    """Neither secret prefix may lie inside the other: a grant on one would cover both."""
+    if not tenant_prefix or not destination_prefix:
+        raise ConfigurationError("secret prefixes must not be empty")
+    if tenant_prefix.startswith(destination_prefix) or destination_prefix.startswith(tenant_prefix):
+        raise ConfigurationError(
+            f"TENANT_SECRET_PREFIX {tenant_prefix!r} and DESTINATION_SECRET_PREFIX "
+            f"{destination_prefix!r} overlap"
         )
 
 

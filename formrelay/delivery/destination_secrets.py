@@ -1,7 +1,9 @@
 """Destination credentials: signing secrets and auth values, in Secrets Manager.
 
 One secret per tenant (a secret costs $0.40 a month, destinations are many),
-named `<prefix><tenant>/destinations`, holding
+named `<prefix><tenant>` (DESTINATION_SECRET_PREFIX, `formrelay/destinations/` by
+default: apart from the tenants' key secrets, so no grant on one covers the
+other), holding
 
     {"destinations": {"<form_id>/<destination_id>": {
         "signing_secrets": [{"secret": "whsec_...", "created_at": 1700000000,
@@ -92,7 +94,7 @@ class DestinationSecrets:
     def secret_name(self, tenant_id: str) -> str:
         """The Secrets Manager name of a tenant's destination credentials."""
         check(TENANT_ID, tenant_id, "tenant id")
-        return f"{self.secret_prefix}{tenant_id}/destinations"
+        return f"{self.secret_prefix}{tenant_id}"
 
     # --- reads (cached) --------------------------------------------------------
 

@@ -40,6 +40,7 @@ Globals:
         VIEWS_TABLE: !Ref ViewsTable
         DELIVERY_QUEUE_URL: !Ref DeliveryQueue
         TENANT_SECRET_PREFIX: formrelay/tenants/
+        DESTINATION_SECRET_PREFIX: formrelay/destinations/
         POWERTOOLS_SERVICE_NAME: formrelay
         POWERTOOLS_LOG_LEVEL: WARNING
         DELIVERY_ALLOWED_DESTINATIONS: "{ALLOWED_INTERNAL}"
@@ -156,7 +157,7 @@ class Admin:
     def stored_credentials(self, tenant_id: str) -> dict[str, Any]:
         """A tenant's destination secret document, read straight from Secrets Manager."""
         answer = self.services.secretsmanager.get_secret_value(
-            SecretId=f"formrelay/tenants/{tenant_id}/destinations", VersionStage="AWSCURRENT"
+            SecretId=f"formrelay/destinations/{tenant_id}", VersionStage="AWSCURRENT"
         )
         document: dict[str, Any] = json.loads(answer["SecretString"])
         return document
@@ -389,7 +390,9 @@ def test_credentials_are_in_secrets_manager_and_nowhere_in_the_views_table(admin
     for value in [*secrets.values(), *signing]:
         assert value not in table
 
-    reader = DestinationSecrets("formrelay/tenants/", secretsmanager=admin.services.secretsmanager)
+    reader = DestinationSecrets(
+        "formrelay/destinations/", secretsmanager=admin.services.secretsmanager
+    )
     credentials = reader.credentials("acme", "contact", "cred-bearer")
     assert credentials.signing_secrets == (signing[1],)
     assert credentials.auth == {"token": secrets["bearer"]}
@@ -459,19 +462,18 @@ def test_a_missing_tenant_secret_means_no_credentials(admin: Admin) -> None:
     store.delete("acme", "contact", "none")  # nothing to delete: no error
 
 
-def test_secret_names_are_one_per_tenant(admin: Admin) -> None:
+def test_secret_names_are_one_per_tenant_and_apart_from_key_secrets(admin: Admin) -> None:
+    """Key secrets and destination secrets never share a prefix (IAM grants them apart)."""
     names = [
         s["Name"]
         for page in admin.services.secretsmanager.get_paginator("list_secrets").paginate()
         for s in page["SecretList"]
-        if s["Name"].startswith("formrelay/tenants/")
     ]
-    destinations = [n for n in names if n.endswith("/destinations")]
+    keys = {n for n in names if n.startswith("formrelay/tenants/")}
+    destinations = [n for n in names if n.startswith("formrelay/destinations/")]
+    assert keys == {"formrelay/tenants/acme", "formrelay/tenants/umbrella"}
     assert len(destinations) == len(set(destinations))
-    assert set(destinations) <= {
-        "formrelay/tenants/acme/destinations",
-        "formrelay/tenants/umbrella/destinations",
-    }
+    assert set(destinations) == {"formrelay/destinations/acme", "formrelay/destinations/umbrella"}
 
 
 # --- the command line ------------------------------------------------------------------

@@ -19,6 +19,7 @@ def test_required_settings_and_defaults() -> None:
     assert settings.views_table == "formrelay-views"
     assert settings.delivery_queue_url.endswith("/delivery")
     assert settings.tenant_secret_prefix == "formrelay/tenants/"
+    assert settings.destination_secret_prefix == "formrelay/destinations/"
     assert settings.retry_schedule_seconds == (5, 300, 1800, 7200, 18000, 36000, 36000)
     assert settings.time_scale == 1.0
     assert settings.signature_window_seconds == 300
@@ -49,6 +50,45 @@ def test_overrides() -> None:
     )
     assert settings.tenant_secret_prefix == "other/"
     assert settings.retry_schedule_seconds == (1, 2, 900)
+
+
+def test_destination_secrets_have_their_own_prefix() -> None:
+    settings = Settings.from_env({**REQUIRED, "DESTINATION_SECRET_PREFIX": "acme/hooks/"})
+    assert settings.destination_secret_prefix == "acme/hooks/"
+    assert settings.tenant_secret_prefix == "formrelay/tenants/"
+
+
+def test_a_settings_object_built_in_code_keeps_the_default_destination_prefix() -> None:
+    settings = Settings(
+        events_table="e",
+        views_table="v",
+        delivery_queue_url="q",
+        tenant_secret_prefix="formrelay/tenants/",
+        retry_schedule_seconds=(1,),
+    )
+    assert settings.destination_secret_prefix == "formrelay/destinations/"
+
+
+@pytest.mark.parametrize(
+    ("tenant_prefix", "destination_prefix"),
+    [
+        ("formrelay/tenants/", "formrelay/tenants/"),
+        ("formrelay/tenants/", "formrelay/tenants/destinations/"),
+        ("formrelay/", "formrelay/destinations/"),
+        ("formrelay/tenants/", ""),
+    ],
+)
+def test_secret_prefixes_that_overlap_are_refused(
+    tenant_prefix: str, destination_prefix: str
+) -> None:
+    """One prefix inside the other would let a grant on key secrets read credentials."""
+    env = {
+        **REQUIRED,
+        "TENANT_SECRET_PREFIX": tenant_prefix,
+        "DESTINATION_SECRET_PREFIX": destination_prefix,
+    }
+    with pytest.raises(ConfigurationError):
+        Settings.from_env(env)
 
 
 @pytest.mark.parametrize("schedule", ["5,soon", "1.5", "5;30", "-1", "0", "86401", "5,30,86401"])

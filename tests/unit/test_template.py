@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -17,13 +19,14 @@ from formrelay.local.functions import (
 from formrelay.local.intrinsics import ResourceMap, parameter_refs
 from formrelay.local.routes import read_routes
 from formrelay.local.state_machines import read_definition
-from formrelay.local.template import DEFAULT_TEMPLATE, load_template
+from formrelay.local.template import DEFAULT_TEMPLATE, load_template, resources_of_type
 
 ENV_NAMES = {
     "EVENTS_TABLE",
     "VIEWS_TABLE",
     "DELIVERY_QUEUE_URL",
     "TENANT_SECRET_PREFIX",
+    "DESTINATION_SECRET_PREFIX",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
     "DELIVERY_RETRY_SCHEDULE_SECONDS",
@@ -126,6 +129,7 @@ def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]
     assert env["VIEWS_TABLE"] == "formrelay-ViewsTable"
     assert env["DELIVERY_QUEUE_URL"].endswith("/formrelay-DeliveryQueue")
     assert env["TENANT_SECRET_PREFIX"] == "formrelay/tenants/"
+    assert env["DESTINATION_SECRET_PREFIX"] == "formrelay/destinations/"
     assert env["DELIVERY_RETRY_SCHEDULE_SECONDS"] == "5,300,1800,7200,18000,36000,36000"
     assert env["DELIVERY_RETRY_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
     assert env["DELIVERY_ALLOWED_DESTINATIONS"] == ""
@@ -181,12 +185,6 @@ def test_dispatcher_filter_admits_only_inserted_submissions(
     assert parse_filters(status_view.get("FilterCriteria")) == []
 
 
-def _policy_names(template: dict[str, Any], logical_id: str) -> list[str]:
-    """The SAM policy template names (or 'Statement') of one resource."""
-    policies = template["Resources"][logical_id]["Properties"]["Policies"]
-    return [name for policy in policies for name in policy]
-
-
 def test_retry_workflow_definition_names_the_attempt_function(
     template: dict[str, Any], resources: ResourceMap
 ) -> None:
@@ -222,16 +220,6 @@ def test_state_machine_does_not_ref_the_function_whose_environment_refs_it(
     assert name == {"Fn::Sub": "${AWS::StackName}-retry-attempt"}
 
 
-def test_who_may_do_what(template: dict[str, Any]) -> None:
-    assert "StepFunctionsExecutionPolicy" in _policy_names(template, "ConnectorFunction")
-    assert "StepFunctionsExecutionPolicy" in _policy_names(template, "RedeliveryFunction")
-    retry = _policy_names(template, "RetryAttemptFunction")
-    assert "DynamoDBCrudPolicy" not in retry  # appends only: no deletes
-    assert retry.count("DynamoDBWritePolicy") == 2
-    assert _policy_names(template, "DeliveryRetryStateMachine") == ["LambdaInvokePolicy"]
-    assert "DynamoDBCrudPolicy" in _policy_names(template, "AdminFunction")
-
-
 def test_every_route_has_a_scope(
     template: dict[str, Any], resources: ResourceMap, functions: dict[str, FunctionSpec]
 ) -> None:
@@ -239,3 +227,231 @@ def test_every_route_has_a_scope(
 
     routes = read_routes(template, resources, functions)
     assert sorted(r.route_key for r in routes.routes) == sorted(ROUTE_SCOPES)
+
+
+# --- who may do what -------------------------------------------------------------------
+#
+# Every grant of every function, as "<action> on <resource>", where a resource is a
+# logical id (its ARN), `ViewsTable/index/gsi1`, or `secret:<name pattern>`. A grant
+# added to the template without being added here fails the test: widen on purpose.
+# Reading the Events stream (StatusView, Dispatcher) and receiving from the delivery
+# queue (Connector) are granted by SAM with those event sources, not listed here.
+
+# The per-tenant token bucket every HTTP function consults (a conditional put).
+RATE_LIMIT = {"dynamodb:GetItem on ViewsTable", "dynamodb:PutItem on ViewsTable"}
+APPEND = {"dynamodb:Query on EventsTable", "dynamodb:PutItem on EventsTable"}
+DELIVER = APPEND | {
+    "dynamodb:GetItem on ViewsTable",  # the destination
+    "dynamodb:PutItem on ViewsTable",  # take the delivery lease
+    "dynamodb:DeleteItem on ViewsTable",  # give it back
+    "dynamodb:UpdateItem on ViewsTable",  # disable a destination that answered 410
+    "secretsmanager:GetSecretValue on secret:formrelay/destinations/*",
+}
+GRANTS: dict[str, set[str]] = {
+    "AuthorizerFunction": {
+        "dynamodb:GetItem on ViewsTable",  # key metadata
+        "dynamodb:PutItem on ViewsTable",  # nonce claim
+        "secretsmanager:GetSecretValue on secret:formrelay/tenants/*",
+    },
+    "IngestFunction": APPEND | RATE_LIMIT | {"dynamodb:Query on ViewsTable"},  # the form
+    "QueryFunction": RATE_LIMIT
+    | {"dynamodb:Query on EventsTable", "dynamodb:Query on ViewsTable/index/gsi1"},
+    "StatusViewFunction": {"dynamodb:Query on EventsTable", "dynamodb:PutItem on ViewsTable"},
+    "DispatcherFunction": {"sqs:SendMessage on DeliveryQueue"},
+    "ConnectorFunction": DELIVER | {"states:StartExecution on DeliveryRetryStateMachine"},
+    "RetryAttemptFunction": DELIVER,
+    "AdminFunction": RATE_LIMIT
+    | {
+        "dynamodb:Query on ViewsTable",  # the form
+        "dynamodb:GetItem on ViewsTable",
+        "dynamodb:PutItem on ViewsTable",
+        "dynamodb:DeleteItem on ViewsTable",
+        "secretsmanager:GetSecretValue on secret:formrelay/destinations/*",
+        "secretsmanager:PutSecretValue on secret:formrelay/destinations/*",
+        "secretsmanager:CreateSecret on secret:formrelay/destinations/*",
+    },
+    "RedeliveryFunction": APPEND | RATE_LIMIT | {"sqs:SendMessage on DeliveryQueue"},
+}
+
+_ARN_HEAD = re.compile(r"^arn:\$\{AWS::Partition\}:[a-z-]+:\$\{AWS::Region\}:\$\{AWS::AccountId\}:")
+
+
+def _label(resource: Any) -> str:
+    """A policy resource as GRANTS names it."""
+    if isinstance(resource, str):
+        return resource
+    if "Ref" in resource:
+        return str(resource["Ref"])
+    if "Fn::GetAtt" in resource:
+        logical_id, attribute = resource["Fn::GetAtt"]
+        return str(logical_id) if attribute == "Arn" else f"{logical_id}.{attribute}"
+    if "Fn::Sub" in resource:
+        text = _ARN_HEAD.sub("", resource["Fn::Sub"])
+        return re.sub(r"\$\{(\w+)\.Arn\}", r"\1", text)
+    raise AssertionError(f"a resource the tests cannot name: {resource!r}")
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    """A function's policy statements; SAM policy templates are refused (they grant Scan...)."""
+    policies = template["Resources"][logical_id]["Properties"]["Policies"]
+    for policy in policies:
+        assert set(policy) <= {"Version", "Statement"}, f"{logical_id}: {sorted(policy)}"
+    return [statement for policy in policies for statement in policy["Statement"]]
+
+
+def _grants(template: dict[str, Any], logical_id: str) -> set[str]:
+    grants = set()
+    for statement in _statements(template, logical_id):
+        for action in _listed(statement["Action"]):
+            for resource in _listed(statement["Resource"]):
+                grants.add(f"{action} on {_label(resource)}")
+    return grants
+
+
+def _secret_patterns(template: dict[str, Any], logical_id: str) -> set[str]:
+    """The secret names a function may touch at all, as name patterns."""
+    return {
+        label.removeprefix("secret:")
+        for grant in _grants(template, logical_id)
+        for label in [grant.split(" on ", 1)[1]]
+        if label.startswith("secret:")
+    }
+
+
+def _may_touch(patterns: set[str], secret_name: str) -> bool:
+    # A secret's ARN ends in its name and a random 6-character suffix.
+    return any(fnmatchcase(f"{secret_name}-AbC123", pattern) for pattern in patterns)
+
+
+def test_each_function_is_granted_exactly_what_its_code_calls(template: dict[str, Any]) -> None:
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    assert set(functions) == set(GRANTS)
+    for logical_id, expected in GRANTS.items():
+        assert _grants(template, logical_id) == expected, logical_id
+
+
+def test_no_function_may_scan_or_use_a_wildcard(template: dict[str, Any]) -> None:
+    for logical_id in GRANTS:
+        for statement in _statements(template, logical_id):
+            assert statement["Effect"] == "Allow"
+            assert not {"NotAction", "NotResource", "Condition"} & set(statement), logical_id
+            for action in _listed(statement["Action"]):
+                assert "*" not in action and action != "dynamodb:Scan", (logical_id, action)
+            for resource in _listed(statement["Resource"]):
+                label = _label(resource)
+                assert label != "*" and not label.endswith(":*"), (logical_id, label)
+
+
+def test_key_secrets_and_destination_secrets_are_granted_apart(template: dict[str, Any]) -> None:
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    keys, credentials = env["TENANT_SECRET_PREFIX"], env["DESTINATION_SECRET_PREFIX"]
+    assert not keys.startswith(credentials) and not credentials.startswith(keys)
+    key_secret, destination_secret = f"{keys}acme", f"{credentials}acme"
+
+    authorizer = _secret_patterns(template, "AuthorizerFunction")
+    assert _may_touch(authorizer, key_secret)
+    assert not _may_touch(authorizer, destination_secret)
+    for logical_id in ("AdminFunction", "ConnectorFunction", "RetryAttemptFunction"):
+        patterns = _secret_patterns(template, logical_id)
+        assert _may_touch(patterns, destination_secret), logical_id
+        assert not _may_touch(patterns, key_secret), logical_id
+    for logical_id in GRANTS.keys() - {
+        "AuthorizerFunction",
+        "AdminFunction",
+        "ConnectorFunction",
+        "RetryAttemptFunction",
+    }:
+        assert _secret_patterns(template, logical_id) == set(), logical_id
+
+
+def test_the_retry_workflow_may_invoke_only_its_attempt_function(
+    template: dict[str, Any],
+) -> None:
+    policies = template["Resources"]["DeliveryRetryStateMachine"]["Properties"]["Policies"]
+    assert policies == [
+        {"LambdaInvokePolicy": {"FunctionName": {"Fn::Sub": "${AWS::StackName}-retry-attempt"}}}
+    ]
+
+
+# --- the tenant-scoped role ---------------------------------------------------------------
+
+LEADING_KEYS = ["T#${aws:PrincipalTag/tenant_id}", "T#${aws:PrincipalTag/tenant_id}#*"]
+
+
+def _tenant_role(template: dict[str, Any]) -> dict[str, Any]:
+    role = template["Resources"]["TenantScopedDataRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    properties: dict[str, Any] = role["Properties"]
+    return properties
+
+
+def test_every_dynamodb_statement_of_the_tenant_role_is_held_to_leading_keys(
+    template: dict[str, Any],
+) -> None:
+    statements = [
+        statement
+        for policy in _tenant_role(template)["Policies"]
+        # Policy variables such as ${aws:PrincipalTag/...} need this version.
+        if policy["PolicyDocument"]["Version"] == "2012-10-17"
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    dynamodb = [
+        s for s in statements if any(a.startswith("dynamodb:") for a in _listed(s["Action"]))
+    ]
+    assert dynamodb and len(dynamodb) == len(statements)
+    for statement in dynamodb:
+        condition = statement["Condition"]
+        assert condition["ForAllValues:StringLike"] == {"dynamodb:LeadingKeys": LEADING_KEYS}
+        # ForAllValues over an empty set is true: a request without leading keys is refused.
+        assert condition["Null"] == {
+            "dynamodb:LeadingKeys": "false",
+            "aws:PrincipalTag/tenant_id": "false",
+        }
+        assert set(_listed(statement["Action"])) <= {"dynamodb:GetItem", "dynamodb:Query"}
+        assert {_label(r) for r in statement["Resource"]} == {
+            "EventsTable",
+            "ViewsTable",
+            "ViewsTable/index/gsi1",
+        }
+
+
+def test_the_leading_key_patterns_cover_one_tenants_keys_and_no_one_elses() -> None:
+    from formrelay.domain.events import StreamId
+    from formrelay.store.items import stream_key
+    from formrelay.views import keys as vk
+
+    def keys_of(tenant: str) -> list[str]:
+        return [
+            stream_key(StreamId(tenant, "s-1")),
+            vk.tenant_pk(tenant),
+            vk.nonce_pk(tenant, f"{tenant}.k", "n"),
+            vk.status_pk(tenant, "s-1"),
+            vk.listing_pk(tenant, "received"),
+            vk.lease_pk(tenant, "msg_1"),
+        ]
+
+    patterns = [key.replace("${aws:PrincipalTag/tenant_id}", "acme") for key in LEADING_KEYS]
+    for key in keys_of("acme"):
+        assert any(fnmatchcase(key, p) for p in patterns), key
+    for other in ("acme-2", "acm", "ac", "xacme"):
+        for key in keys_of(other):
+            assert not any(fnmatchcase(key, p) for p in patterns), key
+
+
+def test_the_tenant_role_is_assumed_with_a_tenant_session_tag(template: dict[str, Any]) -> None:
+    trust = _tenant_role(template)["AssumeRolePolicyDocument"]
+    assert trust["Version"] == "2012-10-17"
+    by_action = {s["Action"]: s for s in trust["Statement"]}
+    assert set(by_action) == {"sts:AssumeRole", "sts:TagSession"}
+    tagging = by_action["sts:TagSession"]["Condition"]
+    assert tagging["StringLike"] == {"aws:RequestTag/tenant_id": "?*"}
+    # No wildcard or separator in the tag: it is spliced into the LeadingKeys patterns.
+    assert tagging["StringNotLike"] == {"aws:RequestTag/tenant_id": ["*${*}*", "*${?}*", "*#*"]}
+    assert tagging["ForAllValues:StringEquals"] == {"aws:TagKeys": ["tenant_id"]}
+    assert "TenantScopedDataRole" not in json.dumps(
+        {lid: template["Resources"][lid] for lid in GRANTS}
+    )  # no function assumes it today
