@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -438,6 +439,25 @@ def test_a_schema_violation_names_each_error_by_pointer(target: Target) -> None:
     # name is missing (reported at the object), email is malformed, message too long
     assert sorted(error["pointer"] for error in errors) == ["", "/email", "/message"]
     assert all(error["message"] for error in errors)
+
+
+def test_concurrent_repeats_of_an_idempotency_key_write_one_event(target: Target) -> None:
+    # The submission's only write is one conditional put, so there is no window in which a
+    # concurrent repeat could write again: each repeat gets the first answer (or 409 with
+    # another body).
+    same = a("same", 202, PROBLEM, path=QUIET, extra=(("Idempotency-Key", "concurrent-1"),))
+    other = replace(same, body=json.dumps({"email": "other@example.com"}).encode())
+    before = target.events()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(target.send, [same] * 6 + [other] * 2))
+
+    assert target.events() == before + 1
+    same_won = answers[0].status_code == 202
+    expected = [202] * 6 + [409] * 2 if same_won else [202] * 2 + [409] * 6
+    assert sorted(answer.status_code for answer in answers) == expected
+    accepted = {answer.json()["submission_id"] for answer in answers if answer.status_code == 202}
+    assert accepted == {"concurrent-1"}
 
 
 # Fuzzing: what a header or body may be, generated; the answer is never a 5xx.
