@@ -30,6 +30,8 @@ ENV_NAMES = {
     "DELIVERY_RETRY_STATE_MACHINE_ARN",
     "DELIVERY_ALLOWED_DESTINATIONS",
     "FORMRELAY_TIME_SCALE",
+    "RATE_LIMIT_PER_SECOND",
+    "RATE_LIMIT_BURST",
 }
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
 RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
@@ -130,6 +132,7 @@ def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]
     assert env["DELIVERY_RETRY_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
     assert env["DELIVERY_ALLOWED_DESTINATIONS"] == ""
     assert env["FORMRELAY_TIME_SCALE"] == "1"
+    assert (env["RATE_LIMIT_PER_SECOND"], env["RATE_LIMIT_BURST"]) == ("50", "100")
     assert all(spec.environment == env for spec in functions.values())
 
 
@@ -230,6 +233,31 @@ def test_who_may_do_what(template: dict[str, Any]) -> None:
     assert retry.count("DynamoDBWritePolicy") == 2
     assert _policy_names(template, "DeliveryRetryStateMachine") == ["LambdaInvokePolicy"]
     assert "DynamoDBCrudPolicy" in _policy_names(template, "AdminFunction")
+
+
+BUCKET_WRITES = {
+    "Effect": "Allow",
+    "Action": ["dynamodb:PutItem"],
+    "Resource": {"Fn::GetAtt": ["ViewsTable", "Arn"]},
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#BUCKET"]}},
+}
+
+
+@pytest.mark.parametrize("logical_id", ["IngestFunction", "QueryFunction", "RedeliveryFunction"])
+def test_http_functions_may_read_the_views_and_write_only_rate_limit_buckets(
+    template: dict[str, Any], logical_id: str
+) -> None:
+    policies = template["Resources"][logical_id]["Properties"]["Policies"]
+    assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "ViewsTable"}}} in policies
+    assert {"Statement": [BUCKET_WRITES]} in policies
+    assert {"DynamoDBWritePolicy": {"TableName": {"Ref": "ViewsTable"}}} not in policies
+
+
+def test_the_admin_function_may_already_read_and_write_the_views(
+    template: dict[str, Any],
+) -> None:
+    policies = template["Resources"]["AdminFunction"]["Properties"]["Policies"]
+    assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": "ViewsTable"}}} in policies
 
 
 def test_every_route_has_a_scope(
