@@ -11,10 +11,10 @@ every function that serves the tenant:
 
 Taking a token reads the bucket (consistently), refills it by the time
 elapsed, and writes it back on condition that nobody wrote it in between
-(its `version` unchanged, or no item for a new bucket): concurrent functions
-can lose a race but never grant the same token twice. A lost race answers
-the winner's item (ReturnValuesOnConditionCheckFailure), so a retry needs no
-second read.
+(its `version` and `updated_at` unchanged, or no item for a new bucket):
+concurrent functions can lose a race but never grant the same token twice.
+A lost race answers the winner's item (ReturnValuesOnConditionCheckFailure),
+so a retry needs no second read.
 
 A refused request writes nothing: refill is a function of time, there is
 nothing to record. `expires_at` is when the bucket will be full again (plus a
@@ -166,7 +166,7 @@ class RateLimiter(ViewsTableAdapter):
                 return Decision(allowed=False, retry_after=wait, limited_by=limited_by)
             taken = replace(current, tokens=current.tokens - 1.0, version=stored.version + 1)
             try:
-                self._write(pk, sk, tenant_id, taken, limit, expected_version=stored.version)
+                self._write(pk, sk, tenant_id, taken, limit, expected=stored)
             except ClientError as exc:
                 if not condition_failed(exc):
                     raise
@@ -190,17 +190,22 @@ class RateLimiter(ViewsTableAdapter):
         bucket: Bucket,
         limit: RateLimit,
         *,
-        expected_version: int,
+        expected: Bucket,
     ) -> None:
         expires_at = bucket.updated_at + bucket.seconds_until_full(limit) + _EXPIRY_MARGIN_SECONDS
         condition: dict[str, Any]
-        if expected_version == 0:
+        if expected.version == 0:
             condition = {"ConditionExpression": "attribute_not_exists(pk)"}
         else:
+            # updated_at too: a bucket TTL cleared and another function created
+            # anew restarts its versions, but not at the same instant.
             condition = {
-                "ConditionExpression": "#version = :version",
+                "ConditionExpression": "#version = :version AND updated_at = :updated_at",
                 "ExpressionAttributeNames": {"#version": "version"},
-                "ExpressionAttributeValues": {":version": {"N": str(expected_version)}},
+                "ExpressionAttributeValues": {
+                    ":version": {"N": str(expected.version)},
+                    ":updated_at": {"N": repr(expected.updated_at)},
+                },
             }
         self.dynamodb.put_item(
             TableName=self.views_table,
