@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
+from formrelay.auth.rate_limits import RateLimit, RateLimiter
 from formrelay.delivery.connector import Connector
 from formrelay.delivery.destination_admin import DestinationAdmin
 from formrelay.delivery.destination_secrets import DestinationSecrets
@@ -98,6 +99,17 @@ class Services:
     def nonces(self) -> NonceStore:
         """Used nonces."""
         return NonceStore(self.settings.views_table, self.dynamodb)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Request rate limits per tenant and key."""
+        settings = self.settings
+        return RateLimiter(
+            settings.views_table,
+            self.dynamodb,
+            default=RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
+            cache_seconds=settings.rate_limit_cache_seconds,
+        )
 
     @cached_property
     def forms(self) -> FormCatalog:

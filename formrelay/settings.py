@@ -40,6 +40,13 @@ class Settings:
     time_scale: float = 1.0
     # Where destinations' credentials are kept (DESTINATION_SECRET_PREFIX): `<prefix><tenant>`.
     destination_secret_prefix: str = DEFAULT_DESTINATION_SECRET_PREFIX
+    # Requests a tenant (or a key with its own limit) may make: refill rate and bucket size,
+    # unless its tenant or key item says otherwise (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST).
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
+    # How long a function trusts the limits it read from a tenant or key item
+    # (RATE_LIMIT_CACHE_SECONDS).
+    rate_limit_cache_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +74,15 @@ class Settings:
             allowed_destinations=_allowed(env.get("DELIVERY_ALLOWED_DESTINATIONS", "")),
             retry_state_machine_arn=env.get("DELIVERY_RETRY_STATE_MACHINE_ARN", ""),
             time_scale=_time_scale(env.get("FORMRELAY_TIME_SCALE", "1")),
+            rate_limit_per_second=_positive_number(
+                "RATE_LIMIT_PER_SECOND", env.get("RATE_LIMIT_PER_SECOND", "50")
+            ),
+            rate_limit_burst=_whole_number(
+                "RATE_LIMIT_BURST", env.get("RATE_LIMIT_BURST", "100"), minimum=1
+            ),
+            rate_limit_cache_seconds=_whole_number(
+                "RATE_LIMIT_CACHE_SECONDS", env.get("RATE_LIMIT_CACHE_SECONDS", "30"), minimum=0
+            ),
         )
 
 
@@ -98,6 +114,26 @@ def _time_scale(text: str) -> float:
         raise ConfigurationError(f"FORMRELAY_TIME_SCALE {text!r} is not a number") from exc
     if not 0 < value <= 1000:
         raise ConfigurationError("FORMRELAY_TIME_SCALE must be above 0 and at most 1000")
+    return value
+
+
+def _positive_number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} {text!r} is not a number") from exc
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name} must be above 0")
+    return value
+
+
+def _whole_number(name: str, text: str, *, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} {text!r} is not a whole number") from exc
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}")
     return value
 
 

@@ -12,6 +12,7 @@ from formrelay.api.http import (
     caller,
     correlation_id,
     install_error_handlers,
+    install_rate_limit,
     json_body,
     json_response,
 )
@@ -22,6 +23,7 @@ from formrelay.intake.submissions import MAX_SUBMISSION_BYTES, IntakeRequest, ac
 logger = Logger()
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
+install_rate_limit(app, logger, services)
 
 
 @app.post("/v1/forms/<form_id>/submissions")

@@ -12,6 +12,7 @@ from formrelay.api.http import (
     caller,
     correlation_id,
     install_error_handlers,
+    install_rate_limit,
     json_body,
     json_response,
 )
@@ -23,6 +24,7 @@ from formrelay.intake.strict_json import MalformedJsonError, parse_body
 logger = Logger()
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
+install_rate_limit(app, logger, services)
 
 MAX_OPTIONS_BYTES = 4 * 1024
 

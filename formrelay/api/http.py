@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from formrelay.api.problems import PROBLEM_CONTENT_TYPE, Problem
+from formrelay.api.problems import PROBLEM_CONTENT_TYPE, Problem, rate_limited
 from formrelay.auth.authorize import Principal
+from formrelay.auth.rate_limits import RateLimiter
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # application/json or application/<anything>+json, optionally with charset=utf-8 only.
@@ -56,6 +60,48 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
         return problem_response(
             Problem(500, "internal-error", "Internal error", "the request could not be completed")
         )
+
+
+class HasRateLimiter(Protocol):
+    """What install_rate_limit needs from the services: the rate limiter."""
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """Request rate limits per tenant and key."""
+        ...
+
+
+def install_rate_limit(
+    app: APIGatewayHttpResolver,
+    logger: Logger,
+    services: Callable[[], HasRateLimiter],
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Every route of the app takes a token from its caller's buckets first; none left -> 429.
+
+    A Powertools middleware for all routes, so no route can forget it. It runs
+    before the route, so a refused request writes nothing but the buckets.
+    `services` is called per request: nothing is built at import.
+    """
+
+    def rate_limit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        principal = caller(app)
+        decision = services().rate_limiter.take(principal.tenant_id, principal.key_id, now=clock())
+        if not decision.allowed:
+            logger.info(
+                "rate limited",
+                extra={
+                    "tenant_id": principal.tenant_id,
+                    "key_id": principal.key_id,
+                    "limited_by": decision.limited_by,
+                    "retry_after": decision.retry_after,
+                    "contended": decision.contended,
+                },
+            )
+            raise rate_limited(decision.retry_after, decision.limited_by)
+        return next_middleware(app)
+
+    app.use(middlewares=[rate_limit])
 
 
 def caller(app: APIGatewayHttpResolver) -> Principal:

@@ -51,3 +51,14 @@ def bad_request(detail: str, slug: str = "bad-request") -> Problem:
 def not_found(detail: str) -> Problem:
     """404: no such resource for this tenant."""
     return Problem(404, "not-found", "Not found", detail)
+
+
+def rate_limited(retry_after: int, limited_by: str) -> Problem:
+    """429: the caller's tenant (or key) is over its request rate; retry after so many seconds."""
+    return Problem(
+        429,
+        "rate-limited",
+        "Too many requests",
+        f"this {limited_by}'s request rate limit is exceeded; retry after {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )

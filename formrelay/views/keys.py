@@ -63,3 +63,16 @@ def lease_pk(tenant_id: str, delivery_id: str) -> str:
 
 
 LEASE_SK = "LEASE"
+
+
+def bucket_pk(tenant_id: str) -> str:
+    """A tenant's request-rate token buckets: its own, and those of keys with their own limit."""
+    return f"T#{tenant_id}#BUCKET"
+
+
+TENANT_BUCKET_SK = "TENANT"
+
+
+def key_bucket_sk(key_id: str) -> str:
+    """The token bucket of one API key that has a limit of its own."""
+    return f"KEY#{key_id}"

@@ -121,3 +121,41 @@ def test_a_bad_time_scale_is_refused(scale: str) -> None:
 
 def test_the_time_scale_compresses_waits() -> None:
     assert Settings.from_env({**REQUIRED, "FORMRELAY_TIME_SCALE": "0.001"}).time_scale == 0.001
+
+
+def test_rate_limit_defaults() -> None:
+    settings = Settings.from_env(REQUIRED)
+    assert settings.rate_limit_per_second == 50.0
+    assert settings.rate_limit_burst == 100
+    assert settings.rate_limit_cache_seconds == 30
+
+
+def test_rate_limit_overrides() -> None:
+    settings = Settings.from_env(
+        {
+            **REQUIRED,
+            "RATE_LIMIT_PER_SECOND": "0.5",
+            "RATE_LIMIT_BURST": "7",
+            "RATE_LIMIT_CACHE_SECONDS": "0",
+        }
+    )
+    assert (settings.rate_limit_per_second, settings.rate_limit_burst) == (0.5, 7)
+    assert settings.rate_limit_cache_seconds == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RATE_LIMIT_PER_SECOND", "0"),
+        ("RATE_LIMIT_PER_SECOND", "-1"),
+        ("RATE_LIMIT_PER_SECOND", "nan"),
+        ("RATE_LIMIT_PER_SECOND", "inf"),
+        ("RATE_LIMIT_PER_SECOND", "lots"),
+        ("RATE_LIMIT_BURST", "0"),
+        ("RATE_LIMIT_BURST", "2.5"),
+        ("RATE_LIMIT_CACHE_SECONDS", "-1"),
+    ],
+)
+def test_a_bad_rate_limit_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({**REQUIRED, name: value})

@@ -33,6 +33,8 @@ ENV_NAMES = {
     "DELIVERY_RETRY_STATE_MACHINE_ARN",
     "DELIVERY_ALLOWED_DESTINATIONS",
     "FORMRELAY_TIME_SCALE",
+    "RATE_LIMIT_PER_SECOND",
+    "RATE_LIMIT_BURST",
 }
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
 RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
@@ -134,6 +136,7 @@ def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]
     assert env["DELIVERY_RETRY_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
     assert env["DELIVERY_ALLOWED_DESTINATIONS"] == ""
     assert env["FORMRELAY_TIME_SCALE"] == "1"
+    assert (env["RATE_LIMIT_PER_SECOND"], env["RATE_LIMIT_BURST"]) == ("50", "100")
     assert all(spec.environment == env for spec in functions.values())
 
 
@@ -334,11 +337,18 @@ def test_each_function_is_granted_exactly_what_its_code_calls(template: dict[str
         assert _grants(template, logical_id) == expected, logical_id
 
 
+BUCKETS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#BUCKET"]}}
+
+
 def test_no_function_may_scan_or_use_a_wildcard(template: dict[str, Any]) -> None:
     for logical_id in GRANTS:
         for statement in _statements(template, logical_id):
             assert statement["Effect"] == "Allow"
-            assert not {"NotAction", "NotResource", "Condition"} & set(statement), logical_id
+            assert not {"NotAction", "NotResource"} & set(statement), logical_id
+            # The one condition a function statement carries narrows it to token buckets.
+            assert statement.get("Condition", BUCKETS_ONLY) == BUCKETS_ONLY, logical_id
+            if statement.get("Sid") == "RateLimitBuckets":
+                assert statement["Condition"] == BUCKETS_ONLY, logical_id
             for action in _listed(statement["Action"]):
                 assert "*" not in action and action != "dynamodb:Scan", (logical_id, action)
             for resource in _listed(statement["Resource"]):

@@ -1,0 +1,165 @@
+"""Every HTTP route of every function answers 429 once its caller's tenant is over its limit.
+
+Given the tables provisioned from infra/template.yaml on moto and a tenant
+whose bucket is empty, each route the template declares is invoked through
+its real handler with an API Gateway v2 event carrying the authorizer's
+context: none runs, each answers problem+json with a Retry-After header.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from formrelay.composition import services
+from formrelay.local.functions import load_handler
+from formrelay.local.provision import provision_table
+from formrelay.local.template import load_template
+from formrelay.views import keys as vk
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+
+
+def http_routes() -> list[tuple[str, str, str]]:
+    """(handler, method, path) of every HttpApi event the template declares."""
+    routes = []
+    for resource in RESOURCES.values():
+        properties = resource.get("Properties", {})
+        for event in properties.get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                p = event["Properties"]
+                routes.append((properties["Handler"], p["Method"], p["Path"]))
+    return routes
+
+
+@dataclass
+class Context:
+    """The parts of the Lambda context the handlers' logger reads."""
+
+    function_name: str = "test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def http_event(method: str, path: str, tenant_id: str, body: str = "") -> dict[str, Any]:
+    """An API Gateway HTTP API (v2) event after the authorizer let the request through."""
+    raw_path = re.sub(r"\{[^}]+\}", "x1", path)
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": raw_path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "authorizer": {
+                "lambda": {"tenant_id": tenant_id, "key_id": f"{tenant_id}.k1", "scopes": "admin"}
+            },
+            "domainName": "localhost",
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "test",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "EVENTS_TABLE": "formrelay-EventsTable",
+        "VIEWS_TABLE": "formrelay-ViewsTable",
+        "DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/delivery",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        for logical_id in ("EventsTable", "ViewsTable"):
+            name = f"formrelay-{logical_id}"
+            provision_table(logical_id, name, RESOURCES[logical_id]["Properties"])
+        services.cache_clear()  # the container's services, built on first use, on moto
+        yield boto3.client("dynamodb", region_name="us-east-1")
+        services.cache_clear()
+
+
+def empty_bucket(dynamodb: Any, tenant_id: str) -> None:
+    """A tenant allowed one request per 1000 s that has just made it."""
+    views = "formrelay-ViewsTable"
+    dynamodb.put_item(
+        TableName=views,
+        Item={
+            "pk": {"S": vk.tenant_pk(tenant_id)},
+            "sk": {"S": vk.TENANT_SK},
+            "rate_per_second": {"N": "0.001"},
+            "burst": {"N": "1"},
+        },
+    )
+    dynamodb.put_item(
+        TableName=views,
+        Item={
+            "pk": {"S": vk.bucket_pk(tenant_id)},
+            "sk": {"S": vk.TENANT_BUCKET_SK},
+            "tenant_id": {"S": tenant_id},
+            "tokens": {"N": "0"},
+            "updated_at": {"N": repr(time.time())},
+            "version": {"N": "1"},
+            "expires_at": {"N": str(int(time.time()) + 2000)},
+        },
+    )
+
+
+@pytest.mark.parametrize(("handler", "method", "path"), http_routes())
+def test_every_route_refuses_a_tenant_over_its_limit(
+    tables: Any, handler: str, method: str, path: str
+) -> None:
+    empty_bucket(tables, "acme")
+    body = json.dumps({"email": "ada@example.com"}) if method in ("POST", "PUT") else ""
+    answer = load_handler(handler)(http_event(method, path, "acme", body), Context())
+    assert answer["statusCode"] == 429, answer
+    assert answer["headers"]["Content-Type"] == "application/problem+json"
+    assert answer["headers"]["Retry-After"] == "1000"
+    problem = json.loads(answer["body"])
+    assert problem["type"].endswith("/rate-limited") and problem["status"] == 429
+    assert "retry after 1000 s" in problem["detail"]
+    # nothing but the bucket was written
+    assert tables.scan(TableName="formrelay-EventsTable", Select="COUNT")["Count"] == 0
+
+
+def test_a_tenant_within_its_limit_reaches_the_route(tables: Any) -> None:
+    empty_bucket(tables, "acme")
+    query = load_handler("handlers.query.handler")
+    event = http_event("GET", "/v1/submissions/{submission_id}", "globex")
+    answer = query(event, Context())
+    assert answer["statusCode"] == 404  # the route ran: globex has no such submission
+    bucket = tables.get_item(
+        TableName="formrelay-ViewsTable",
+        Key={"pk": {"S": vk.bucket_pk("globex")}, "sk": {"S": vk.TENANT_BUCKET_SK}},
+    )["Item"]
+    assert float(bucket["tokens"]["N"]) == pytest.approx(99, abs=0.5)

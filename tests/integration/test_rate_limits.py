@@ -1,0 +1,251 @@
+"""Request rate limits: token buckets in the Views table, as infra/template.yaml declares it.
+
+Given the Views table on moto and tenant/key items that may carry
+`rate_per_second` and `burst`, these tests take tokens at injected times and
+check what is granted, what is refused and for how long, and what is stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from formrelay.auth.rate_limits import KEY, TENANT, RateLimit, RateLimiter
+from formrelay.local import dynamodb_atomicity
+from formrelay.local.provision import provision_table
+from formrelay.local.template import load_template
+from formrelay.views import keys as vk
+
+TABLE = "formrelay-ViewsTable"
+DEFAULT = RateLimit(per_second=50.0, burst=100)
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Any]:
+    """One emulated AWS per module; the Views table provisioned from the template per test."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            env.setenv(name, value)
+        env.delenv("AWS_ENDPOINT_URL", raising=False)
+        env.delenv("AWS_PROFILE", raising=False)
+        with mock_aws():
+            yield boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture
+def dynamodb(aws: Any) -> Iterator[Any]:
+    properties = load_template()["Resources"]["ViewsTable"]["Properties"]
+    provision_table("ViewsTable", TABLE, properties)
+    yield aws
+    aws.delete_table(TableName=TABLE)
+
+
+def limiter(dynamodb: Any, **options: Any) -> RateLimiter:
+    """A function's rate limiter (each function container has its own)."""
+    return RateLimiter(TABLE, dynamodb, default=options.pop("default", DEFAULT), **options)
+
+
+def set_limit(dynamodb: Any, tenant_id: str, sk: str, **values: str) -> None:
+    """What the tenants/keys CLI writes: numbers on the tenant or key item."""
+    item = {"pk": {"S": vk.tenant_pk(tenant_id)}, "sk": {"S": sk}, "tenant_id": {"S": tenant_id}}
+    item.update({name: {"N": value} for name, value in values.items()})
+    dynamodb.put_item(TableName=TABLE, Item=item)
+
+
+def bucket_item(dynamodb: Any, tenant_id: str, sk: str = vk.TENANT_BUCKET_SK) -> dict[str, Any]:
+    return dict(
+        dynamodb.get_item(
+            TableName=TABLE,
+            Key={"pk": {"S": vk.bucket_pk(tenant_id)}, "sk": {"S": sk}},
+            ConsistentRead=True,
+        ).get("Item", {})
+    )
+
+
+def granted(rates: RateLimiter, count: int, *, tenant: str, key: str, now: float) -> int:
+    return sum(rates.take(tenant, key, now=now).allowed for _ in range(count))
+
+
+def test_a_bucket_grants_its_burst_then_refuses_until_a_token_refills(dynamodb: Any) -> None:
+    # Given a tenant allowed 0.2 requests/s with a burst of 3
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.2", burst="3")
+    rates = limiter(dynamodb)
+    # When its key sends 3 requests at once, then a 4th
+    assert granted(rates, 3, tenant="acme", key="acme.k1", now=T0) == 3
+    refused = rates.take("acme", "acme.k1", now=T0)
+    # Then the 4th is refused by the tenant's limit until one token is back (1 / 0.2 = 5 s)
+    assert not refused.allowed
+    assert (refused.limited_by, refused.retry_after, refused.contended) == (TENANT, 5, False)
+    # And 1.5 s later it is 3.5 s away, rounded up to whole seconds
+    assert rates.take("acme", "acme.k1", now=T0 + 1.5).retry_after == 4
+
+
+def test_a_bucket_refills_at_its_rate_and_never_above_its_burst(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.5", burst="2")
+    rates = limiter(dynamodb)
+    assert granted(rates, 2, tenant="acme", key="acme.k1", now=T0) == 2
+    # 1.9 s later: 0.95 tokens, not enough; the wait is rounded up to at least 1 s
+    almost = rates.take("acme", "acme.k1", now=T0 + 1.9)
+    assert (almost.allowed, almost.retry_after) == (False, 1)
+    # 2 s after draining: one token
+    assert granted(rates, 2, tenant="acme", key="acme.k1", now=T0 + 2.0) == 1
+    # an hour idle refills to the burst, not to 1800 tokens
+    assert granted(rates, 5, tenant="acme", key="acme.k1", now=T0 + 3600) == 2
+
+
+def test_a_key_with_its_own_tighter_limit_is_refused_before_its_tenant(dynamodb: Any) -> None:
+    # Given a tenant with a burst of 10 and one of its keys limited to 2
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="1", burst="10")
+    set_limit(dynamodb, "acme", vk.key_sk("acme.tight"), rate_per_second="0.1", burst="2")
+    rates = limiter(dynamodb)
+    # When the tight key sends 5 requests at once
+    assert granted(rates, 2, tenant="acme", key="acme.tight", now=T0) == 2
+    refused = rates.take("acme", "acme.tight", now=T0)
+    # Then its own limit refuses the 3rd, and says so, with its own refill time
+    assert (refused.allowed, refused.limited_by, refused.retry_after) == (False, KEY, 10)
+    assert granted(rates, 2, tenant="acme", key="acme.tight", now=T0) == 0
+    # And its refusals did not drain the tenant's bucket: another key gets the other 8
+    assert granted(rates, 9, tenant="acme", key="acme.other", now=T0) == 8
+    # A key bound by its tenant only has no bucket of its own
+    assert bucket_item(dynamodb, "acme", vk.key_bucket_sk("acme.other")) == {}
+
+
+def test_a_key_within_its_limit_is_still_bound_by_its_tenants(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="1", burst="2")
+    set_limit(dynamodb, "acme", vk.key_sk("acme.loose"), rate_per_second="100", burst="50")
+    rates = limiter(dynamodb)
+    assert granted(rates, 2, tenant="acme", key="acme.loose", now=T0) == 2
+    refused = rates.take("acme", "acme.loose", now=T0)
+    assert (refused.allowed, refused.limited_by) == (False, TENANT)
+
+
+def test_one_tenant_exhausting_its_bucket_leaves_another_tenant_alone(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.1", burst="2")
+    set_limit(dynamodb, "globex", vk.TENANT_SK, rate_per_second="0.1", burst="2")
+    rates = limiter(dynamodb)
+    assert granted(rates, 10, tenant="acme", key="acme.k1", now=T0) == 2
+    assert granted(rates, 2, tenant="globex", key="globex.k1", now=T0) == 2
+
+
+def test_concurrent_functions_never_grant_more_than_the_burst(dynamodb: Any) -> None:
+    # moto checks conditions, then writes, without a lock; DynamoDB does both atomically.
+    dynamodb_atomicity.install()
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.001", burst="10")
+    functions = [limiter(dynamodb, attempts=10) for _ in range(6)]
+    grants: list[bool] = []
+    start = threading.Barrier(len(functions))
+
+    def serve(rates: RateLimiter) -> None:
+        start.wait()
+        decisions = [rates.take("acme", "acme.k1", now=T0).allowed for _ in range(5)]
+        grants.extend(decisions)
+
+    threads = [threading.Thread(target=serve, args=(rates,)) for rates in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # 30 requests in the same instant: at most the burst granted, and every grant accounted for
+    assert len(grants) == 30
+    assert 1 <= sum(grants) <= 10
+    stored = bucket_item(dynamodb, "acme")
+    assert float(stored["tokens"]["N"]) == pytest.approx(10 - sum(grants))
+    assert int(stored["version"]["N"]) == sum(grants)
+
+
+class RacedLimiter(RateLimiter):
+    """A function that, just before each of its writes, loses the race to a rival function."""
+
+    def __init__(self, dynamodb: Any, rival: RateLimiter, races: int, **options: Any) -> None:
+        super().__init__(TABLE, dynamodb, default=DEFAULT, **options)
+        self.rival, self.races = rival, races
+
+    def _write(self, *args: Any, **kwargs: Any) -> None:
+        if self.races > 0:
+            self.races -= 1
+            assert self.rival.take("acme", "acme.k1", now=T0).allowed
+        super()._write(*args, **kwargs)
+
+
+def test_a_lost_race_is_retried_on_the_winners_state(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.001", burst="3")
+    rates = RacedLimiter(dynamodb, limiter(dynamodb), races=2)
+    # The rival takes two tokens while this function takes one: three taken, none twice
+    assert rates.take("acme", "acme.k1", now=T0).allowed
+    assert float(bucket_item(dynamodb, "acme")["tokens"]["N"]) == pytest.approx(0.0)
+    assert not limiter(dynamodb).take("acme", "acme.k1", now=T0).allowed
+
+
+def test_a_bucket_still_contended_after_every_attempt_refuses(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.001", burst="10")
+    rates = RacedLimiter(dynamodb, limiter(dynamodb), races=3, attempts=3)
+    decision = rates.take("acme", "acme.k1", now=T0)
+    assert (decision.allowed, decision.contended, decision.retry_after) == (False, True, 1)
+    assert float(bucket_item(dynamodb, "acme")["tokens"]["N"]) == pytest.approx(7.0)
+
+
+def test_a_refused_request_writes_nothing(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.1", burst="1")
+    rates = limiter(dynamodb)
+    assert rates.take("acme", "acme.k1", now=T0).allowed
+    before = bucket_item(dynamodb, "acme")
+    assert not rates.take("acme", "acme.k1", now=T0 + 1).allowed
+    assert bucket_item(dynamodb, "acme") == before
+
+
+def test_a_bucket_item_names_its_tenant_and_expires_once_full_again(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="0.5", burst="4")
+    limiter(dynamodb).take("acme", "acme.k1", now=T0)
+    item = bucket_item(dynamodb, "acme")
+    assert item["pk"]["S"] == "T#acme#BUCKET" and item["sk"]["S"] == "TENANT"
+    assert item["tenant_id"]["S"] == "acme"
+    assert float(item["tokens"]["N"]) == 3.0 and float(item["updated_at"]["N"]) == T0
+    # full again 2 s later; TTL may only clear it after that
+    ttl = dynamodb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
+    assert int(item[ttl["AttributeName"]]["N"]) >= T0 + 2
+
+
+def test_a_cleared_bucket_is_a_full_one(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="1", burst="2")
+    rates = limiter(dynamodb)
+    assert granted(rates, 2, tenant="acme", key="acme.k1", now=T0) == 2
+    dynamodb.delete_item(
+        TableName=TABLE, Key={"pk": {"S": "T#acme#BUCKET"}, "sk": {"S": vk.TENANT_BUCKET_SK}}
+    )
+    # an idle bucket that TTL cleared starts full again, exactly as if it had stayed
+    assert granted(rates, 3, tenant="acme", key="acme.k1", now=T0 + 600) == 2
+
+
+def test_limits_come_from_the_tenant_and_key_items_with_defaults_otherwise(dynamodb: Any) -> None:
+    set_limit(dynamodb, "plain", vk.TENANT_SK)
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="2.5")
+    set_limit(dynamodb, "acme", vk.key_sk("acme.own"), burst="7")
+    set_limit(dynamodb, "acme", vk.key_sk("acme.bad"), rate_per_second="0", burst="1.5")
+    rates = limiter(dynamodb)
+    assert rates.limits("plain", "plain.k1", now=T0) == (DEFAULT, None)
+    assert rates.limits("missing", "missing.k1", now=T0) == (DEFAULT, None)
+    tenant, own = rates.limits("acme", "acme.own", now=T0)
+    assert tenant == RateLimit(per_second=2.5, burst=DEFAULT.burst)
+    assert own == RateLimit(per_second=DEFAULT.per_second, burst=7)
+    # values that make no limit count as missing: the key is bound by its tenant's only
+    assert rates.limits("acme", "acme.bad", now=T0)[1] is None
+
+
+def test_limits_are_cached_for_a_while(dynamodb: Any) -> None:
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="1", burst="5")
+    rates = limiter(dynamodb, cache_seconds=30)
+    assert rates.limits("acme", "acme.k1", now=T0)[0].burst == 5
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="1", burst="9")
+    assert rates.limits("acme", "acme.k1", now=T0 + 29)[0].burst == 5
+    assert rates.limits("acme", "acme.k1", now=T0 + 30)[0].burst == 9
