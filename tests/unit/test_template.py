@@ -30,6 +30,7 @@ ENV_NAMES = {
     "DELIVERY_RETRY_STATE_MACHINE_ARN",
     "DELIVERY_ALLOWED_DESTINATIONS",
     "FORMRELAY_TIME_SCALE",
+    "SECRET_CACHE_SECONDS",
 }
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
 RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
@@ -130,6 +131,7 @@ def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]
     assert env["DELIVERY_RETRY_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
     assert env["DELIVERY_ALLOWED_DESTINATIONS"] == ""
     assert env["FORMRELAY_TIME_SCALE"] == "1"
+    assert env["SECRET_CACHE_SECONDS"] == "30"
     assert all(spec.environment == env for spec in functions.values())
 
 
