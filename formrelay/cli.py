@@ -1,4 +1,4 @@
-"""`formrelay ...`: run the local stack, submit, and read status and history."""
+"""`formrelay ...`: run the local stack, submit, read history, manage tenants and keys."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from formrelay import cli_destinations, cli_redeliver
+from formrelay import cli_destinations, cli_keys, cli_redeliver
 from formrelay.client import Credentials, CredentialsError, FormrelayClient, verify_history
 from formrelay.domain.errors import IntegrityError
 from formrelay.settings import ConfigurationError, parse_secret_cache_seconds
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_credentials(sub)
     cli_redeliver.add_command(commands, _add_credentials)
     cli_destinations.add_commands(commands)
+    cli_keys.add_commands(commands)
     return parser
 
 
@@ -130,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 secret_cache_seconds=args.secret_cache_seconds,
             )
             return 0
+        if args.command in cli_keys.COMMANDS:
+            return cli_keys.run(args)
         if args.command == cli_destinations.COMMAND:
             return cli_destinations.run(args)
         if args.command == "redeliver":
