@@ -148,8 +148,12 @@ def add_commands(subparsers: Any) -> None:
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--key-id", required=True)
     ending = rotate.add_mutually_exclusive_group()
-    ending.add_argument("--finish", action="store_true", help="the new secret becomes the only")
-    ending.add_argument("--cancel", action="store_true", help="drop the new secret")
+    ending.add_argument(
+        "--finish", action="store_true", help="make the new secret the key's only one"
+    )
+    ending.add_argument(
+        "--cancel", action="store_true", help="drop the new secret, keep the old one"
+    )
 
     for parser in (create, show, limits, key_create, key_list, revoke, rotate):
         _add_target_flags(parser)
