@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from formrelay.auth import scopes
+from formrelay.auth.tenants import Tenant
 from formrelay.composition import Services
 from formrelay.delivery.destinations import Destination
-from formrelay.domain.ids import TENANT_ID, check
-from formrelay.views import keys as vk
 
 CONTACT_FORM_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
@@ -51,18 +50,9 @@ class SeededTenant:
         }
 
 
-def create_tenant(services: Services, tenant_id: str, name: str | None = None) -> None:
-    """Record a tenant (idempotent)."""
-    check(TENANT_ID, tenant_id, "tenant id")
-    services.dynamodb.put_item(
-        TableName=services.settings.views_table,
-        Item={
-            "pk": {"S": vk.tenant_pk(tenant_id)},
-            "sk": {"S": vk.TENANT_SK},
-            "tenant_id": {"S": tenant_id},
-            "name": {"S": name or tenant_id},
-        },
-    )
+def create_tenant(services: Services, tenant_id: str, name: str | None = None) -> Tenant:
+    """Record a tenant (idempotent for the same name; TenantExistsError for another)."""
+    return services.tenants.create(tenant_id, name or tenant_id)
 
 
 def seed_tenant(

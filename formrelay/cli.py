@@ -1,4 +1,4 @@
-"""`formrelay ...`: run the local stack, submit, and read status and history."""
+"""`formrelay ...`: run the local stack, submit, read history, manage tenants and keys."""
 
 from __future__ import annotations
 
@@ -11,15 +11,23 @@ from typing import Any
 
 import httpx
 
-from formrelay import cli_destinations, cli_redeliver
+from formrelay import cli_destinations, cli_keys, cli_redeliver
 from formrelay.client import Credentials, CredentialsError, FormrelayClient, verify_history
 from formrelay.domain.errors import IntegrityError
+from formrelay.settings import ConfigurationError, parse_secret_cache_seconds
 
 
 def _add_credentials(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", help="API endpoint (or FORMRELAY_ENDPOINT)")
     parser.add_argument("--key-id", help="API key id (or FORMRELAY_KEY_ID)")
     parser.add_argument("--secret", help="API key secret (or FORMRELAY_SECRET)")
+
+
+def _secret_cache_seconds(text: str) -> int:
+    try:
+        return parse_secret_cache_seconds(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="let deliveries reach this non-public address (repeatable)",
     )
+    dev.add_argument(
+        "--secret-cache-seconds",
+        type=_secret_cache_seconds,
+        default=None,
+        metavar="N",
+        help="how long functions cache key secrets (default: the template's, 30)",
+    )
 
     submit = commands.add_parser("submit", help="submit a form")
     submit.add_argument("--form", required=True, help="form id")
@@ -57,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_credentials(sub)
     cli_redeliver.add_command(commands, _add_credentials)
     cli_destinations.add_commands(commands)
+    cli_keys.add_commands(commands)
     return parser
 
 
@@ -112,8 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state_dir=args.state_dir,
                 time_scale=args.time_scale,
                 allow_destinations=args.allow_destination,
+                secret_cache_seconds=args.secret_cache_seconds,
             )
             return 0
+        if args.command in cli_keys.COMMANDS:
+            return cli_keys.run(args)
         if args.command == cli_destinations.COMMAND:
             return cli_destinations.run(args)
         if args.command == "redeliver":

@@ -16,6 +16,7 @@ from botocore.config import Config
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
 from formrelay.auth.rate_limits import RateLimit, RateLimiter
+from formrelay.auth.tenants import TenantDirectory
 from formrelay.delivery.connector import Connector
 from formrelay.delivery.destination_admin import DestinationAdmin
 from formrelay.delivery.destination_secrets import DestinationSecrets
@@ -83,6 +84,11 @@ class Services:
     def events(self) -> DynamoDBEventStore:
         """The event store."""
         return DynamoDBEventStore(self.settings.events_table, self.dynamodb)
+
+    @cached_property
+    def tenants(self) -> TenantDirectory:
+        """Tenants and their rate limits."""
+        return TenantDirectory(self.settings.views_table, self.dynamodb)
 
     @cached_property
     def keys(self) -> KeyDirectory:

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from formrelay.delivery.ssrf import allowed_from_env
 from formrelay.domain.errors import FormrelayError
 
+SECRET_CACHE_VARIABLE = "SECRET_CACHE_SECONDS"
+DEFAULT_SECRET_CACHE_SECONDS = 30
+MAX_SECRET_CACHE_SECONDS = 3600
+
 
 class ConfigurationError(FormrelayError):
     """A required setting is missing or malformed."""
@@ -31,6 +35,8 @@ class Settings:
     tenant_secret_prefix: str
     retry_schedule_seconds: tuple[int, ...]
     signature_window_seconds: int = 300
+    # How long key and destination secrets are cached (SECRET_CACHE_SECONDS): a
+    # rotated-out or revoked secret may verify this long; a revoked key's state does not.
     secret_cache_seconds: int = 30
     # host:port pairs deliveries may reach although not public (DELIVERY_ALLOWED_DESTINATIONS).
     allowed_destinations: frozenset[str] = frozenset()
@@ -83,6 +89,9 @@ class Settings:
             rate_limit_cache_seconds=_whole_number(
                 "RATE_LIMIT_CACHE_SECONDS", env.get("RATE_LIMIT_CACHE_SECONDS", "30"), minimum=0
             ),
+            secret_cache_seconds=parse_secret_cache_seconds(
+                env.get(SECRET_CACHE_VARIABLE, str(DEFAULT_SECRET_CACHE_SECONDS))
+            ),
         )
 
 
@@ -105,6 +114,19 @@ def _schedule(text: str) -> tuple[int, ...]:
     if any(value < 1 or value > 86400 for value in values):
         raise ConfigurationError("retry delays must be between 1 and 86400 seconds")
     return values
+
+
+def parse_secret_cache_seconds(text: str) -> int:
+    """Whole seconds from 0 (no cache: every request reads Secrets Manager) to an hour."""
+    try:
+        value = int(text.strip())
+    except ValueError as exc:
+        raise ConfigurationError(f"{SECRET_CACHE_VARIABLE} {text!r} is not whole seconds") from exc
+    if not 0 <= value <= MAX_SECRET_CACHE_SECONDS:
+        raise ConfigurationError(
+            f"{SECRET_CACHE_VARIABLE} must be from 0 to {MAX_SECRET_CACHE_SECONDS} seconds"
+        )
+    return value
 
 
 def _time_scale(text: str) -> float:

@@ -37,3 +37,35 @@ class SignatureError(FormrelayError):
 
 class QueueError(FormrelayError):
     """The delivery queue did not accept a job."""
+
+
+class UnknownTenantError(FormrelayError):
+    """No tenant is recorded under this id."""
+
+
+class TenantExistsError(FormrelayError):
+    """A tenant with this id exists already, with other settings."""
+
+
+class InvalidRateLimitError(FormrelayError):
+    """A rate limit is incomplete or out of range."""
+
+
+class InvalidScopesError(FormrelayError):
+    """A key's scopes are empty or name a scope that does not exist."""
+
+
+class UnknownKeyError(FormrelayError):
+    """The tenant has no key with this id."""
+
+
+class KeyRevokedError(FormrelayError):
+    """The key is revoked: its secret can no longer change."""
+
+
+class RotationPendingError(FormrelayError):
+    """The key has a rotation pending already: finish or cancel it first."""
+
+
+class NoRotationPendingError(FormrelayError):
+    """The key has no rotation pending."""

@@ -33,6 +33,7 @@ from formrelay.local.routes import read_routes
 from formrelay.local.sink import Sink
 from formrelay.local.state_machines import provision_state_machines
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
+from formrelay.settings import SECRET_CACHE_VARIABLE, Settings, parse_secret_cache_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,22 @@ class LocalStack:
         stack_name: str = "formrelay",
         time_scale: float | None = None,
         allow_destinations: Sequence[str] = (),
+        secret_cache_seconds: int | None = None,
     ) -> None:
         """time_scale None: $FORMRELAY_TIME_SCALE if set, else the template's value.
 
         allow_destinations: HOST:PORT entries for $DELIVERY_ALLOWED_DESTINATIONS
         (empty: the template's value).
+        secret_cache_seconds: $SECRET_CACHE_SECONDS for the functions (None: the
+        template's value); 1 lets tests watch a rotation take effect.
         """
         self.template_path = template
         self.time_scale = None if time_scale is None else parse_time_scale(time_scale)
+        self.secret_cache_seconds = (
+            None
+            if secret_cache_seconds is None
+            else parse_secret_cache_seconds(str(secret_cache_seconds))
+        )
         self.allow_destinations = list(allow_destinations)
         self.host = host
         self.port = port
@@ -140,7 +149,7 @@ class LocalStack:
         self._restore_env()
 
     def _overridden(self, environment: dict[str, str]) -> dict[str, str]:
-        """The functions' environment with the time scale and allowed destinations applied."""
+        """The functions' environment with time scale, destinations and secret cache applied."""
         scale = self.time_scale
         if scale is None and os.environ.get(TIME_SCALE_VARIABLE):
             scale = parse_time_scale(os.environ[TIME_SCALE_VARIABLE])
@@ -149,6 +158,8 @@ class LocalStack:
         overridden = {**environment, TIME_SCALE_VARIABLE: f"{scale:g}"}
         if self.allow_destinations:
             overridden[ALLOWED_DESTINATIONS_VARIABLE] = ",".join(self.allow_destinations)
+        if self.secret_cache_seconds is not None:
+            overridden[SECRET_CACHE_VARIABLE] = str(self.secret_cache_seconds)
         return overridden
 
     def _save_env(self) -> None:
@@ -186,7 +197,11 @@ def _post(url: str, document: dict[str, Any]) -> None:
 
 
 def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
-    """Seed the demo tenant and write <state_dir>/demo.json (mode 0600)."""
+    """Seed the demo tenant and write <state_dir>/demo.json (mode 0600).
+
+    Besides the demo credentials it names the tables and secret prefix, so
+    `formrelay tenants|keys` can find the local stack without flags.
+    """
     from formrelay.bootstrap import seed_demo  # needs the env the stack has set
 
     seeded = seed_demo(sink.url)
@@ -199,6 +214,9 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
         "sink_url": sink.url,
         "aws_endpoint": stack.aws_endpoint,
         "webhook_secret": seeded["webhook_secret"],
+        "views_table": stack.resources["ViewsTable"]["Ref"],
+        "events_table": stack.resources["EventsTable"]["Ref"],
+        "tenant_secret_prefix": Settings.from_env().tenant_secret_prefix,
     }
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / "demo.json"
@@ -225,12 +243,14 @@ def run(
     template: Path = DEFAULT_TEMPLATE,
     time_scale: float | None = None,
     allow_destinations: Sequence[str] = (),
+    secret_cache_seconds: int | None = None,
 ) -> None:
     """Run the local stack until SIGINT/SIGTERM, then stop everything cleanly.
 
     time_scale: multiplies every wait (None: $FORMRELAY_TIME_SCALE, else 1).
     allow_destinations: HOST:PORT webhook destinations allowed although they resolve
     to private or loopback addresses; with demo, the sink's own is always added.
+    secret_cache_seconds: how long functions cache secrets (None: the template's value).
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -250,7 +270,11 @@ def run(
             sink = Sink().start()
             allowed.append(host_port(sink.url))
         with LocalStack(
-            template, port=port, time_scale=time_scale, allow_destinations=allowed
+            template,
+            port=port,
+            time_scale=time_scale,
+            allow_destinations=allowed,
+            secret_cache_seconds=secret_cache_seconds,
         ) as stack:
             demo_file = None
             if sink is not None:

@@ -23,6 +23,7 @@ def test_required_settings_and_defaults() -> None:
     assert settings.retry_schedule_seconds == (5, 300, 1800, 7200, 18000, 36000, 36000)
     assert settings.time_scale == 1.0
     assert settings.signature_window_seconds == 300
+    assert settings.secret_cache_seconds == 30
 
 
 def test_values_are_trimmed() -> None:
@@ -159,3 +160,14 @@ def test_rate_limit_overrides() -> None:
 def test_a_bad_rate_limit_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({**REQUIRED, name: value})
+
+
+def test_the_secret_cache_lifetime_is_configurable() -> None:
+    assert Settings.from_env({**REQUIRED, "SECRET_CACHE_SECONDS": " 1 "}).secret_cache_seconds == 1
+    assert Settings.from_env({**REQUIRED, "SECRET_CACHE_SECONDS": "0"}).secret_cache_seconds == 0
+
+
+@pytest.mark.parametrize("seconds", ["", "soon", "1.5", "-1", "3601"])
+def test_a_bad_secret_cache_lifetime_is_refused(seconds: str) -> None:
+    with pytest.raises(ConfigurationError, match="SECRET_CACHE_SECONDS"):
+        Settings.from_env({**REQUIRED, "SECRET_CACHE_SECONDS": seconds})

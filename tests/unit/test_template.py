@@ -35,6 +35,7 @@ ENV_NAMES = {
     "FORMRELAY_TIME_SCALE",
     "RATE_LIMIT_PER_SECOND",
     "RATE_LIMIT_BURST",
+    "SECRET_CACHE_SECONDS",
 }
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
 RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
@@ -137,6 +138,7 @@ def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]
     assert env["DELIVERY_ALLOWED_DESTINATIONS"] == ""
     assert env["FORMRELAY_TIME_SCALE"] == "1"
     assert (env["RATE_LIMIT_PER_SECOND"], env["RATE_LIMIT_BURST"]) == ("50", "100")
+    assert env["SECRET_CACHE_SECONDS"] == "30"
     assert all(spec.environment == env for spec in functions.values())
 
 

@@ -1,0 +1,59 @@
+"""In-process emulated AWS (moto) holding the tables and queues infra/template.yaml declares."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from formrelay.local.intrinsics import ResourceMap
+from formrelay.local.provision import provision
+from formrelay.local.template import DEFAULT_TEMPLATE, load_template
+
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@dataclass(frozen=True)
+class TemplateAws:
+    """The provisioned resources and clients on the emulated AWS."""
+
+    resources: ResourceMap
+    dynamodb: Any
+    secretsmanager: Any
+
+    @property
+    def views_table(self) -> str:
+        """The Views table's physical name."""
+        return self.resources["ViewsTable"]["Ref"]
+
+    @property
+    def events_table(self) -> str:
+        """The Events table's physical name."""
+        return self.resources["EventsTable"]["Ref"]
+
+
+@contextlib.contextmanager
+def template_aws(stack_name: str = "formrelay") -> Iterator[TemplateAws]:
+    """Given moto with the template's tables and queues, under local credentials."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in LOCAL_CREDENTIALS.items():
+            env.setenv(name, value)
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "VIEWS_TABLE", "TENANT_SECRET_PREFIX"):
+            env.delenv(name, raising=False)
+        with mock_aws():
+            resources = provision(load_template(DEFAULT_TEMPLATE), stack_name)
+            yield TemplateAws(
+                resources,
+                boto3.client("dynamodb", region_name="us-east-1"),
+                boto3.client("secretsmanager", region_name="us-east-1"),
+            )
