@@ -15,8 +15,8 @@ from botocore.config import Config
 
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
-from formrelay.auth.rate_limits import RateLimit, RateLimiter
-from formrelay.auth.tenants import TenantDirectory
+from formrelay.auth.rate_limits import RateLimiter
+from formrelay.auth.tenants import RateLimit, TenantDirectory
 from formrelay.delivery.connector import Connector
 from formrelay.delivery.destination_admin import DestinationAdmin
 from formrelay.delivery.destination_secrets import DestinationSecrets

@@ -1,6 +1,6 @@
 """Request rate limits: a token bucket per tenant, and per key that has a limit of its own.
 
-A bucket holds up to `burst` tokens and refills at `per_second`; every request
+A bucket holds up to `burst` tokens and refills at `rate_per_second`; every request
 takes one token from its key's bucket (if the key has a limit of its own) and
 then from its tenant's. Each bucket is one item in the Views table, shared by
 every function that serves the tenant:
@@ -21,20 +21,24 @@ nothing to record. `expires_at` is when the bucket will be full again (plus a
 margin): an absent bucket is a full one, so DynamoDB TTL deleting an idle
 bucket gives nobody more than waiting would have.
 
-Limits come from the tenant item and the key item (`rate_per_second`,
-`burst`), read once per `cache_seconds` per function; missing attributes take
-the defaults. Powertools has no rate limiter to reuse, hence this module.
+Limits come from the tenant item and the key item (`rate_per_second` and
+`burst`, both or neither: `formrelay.auth.tenants.RateLimit`), read once per
+`cache_seconds` per function; a tenant that sets none has the default, a key
+that sets none is bound by its tenant's only.
+
+Powertools has no rate limiter to reuse, hence this module.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from formrelay.auth.tenants import RateLimit
+from formrelay.domain.errors import InvalidRateLimitError
 from formrelay.views import keys as vk
 from formrelay.views.table import ViewsTableAdapter, condition_failed
 
@@ -48,14 +52,6 @@ KEY = "key"
 _EXPIRY_MARGIN_SECONDS = 600
 # Limits cached per function: more distinct tenants and keys than this and the cache starts over.
 _MAX_CACHED_LIMITS = 10_000
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """How fast a bucket refills and how many tokens it holds when full."""
-
-    per_second: float
-    burst: int
 
 
 @dataclass(frozen=True)
@@ -77,16 +73,16 @@ class Bucket:
         A clock behind the one that last wrote refills nothing (and never drains).
         """
         elapsed = max(0.0, now - self.updated_at)
-        tokens = min(float(limit.burst), self.tokens + elapsed * limit.per_second)
+        tokens = min(float(limit.burst), self.tokens + elapsed * limit.rate_per_second)
         return replace(self, tokens=tokens, updated_at=max(now, self.updated_at))
 
     def seconds_until_token(self, limit: RateLimit) -> float:
         """How long until one whole token is there."""
-        return max(0.0, (1.0 - self.tokens) / limit.per_second)
+        return max(0.0, (1.0 - self.tokens) / limit.rate_per_second)
 
     def seconds_until_full(self, limit: RateLimit) -> float:
         """How long until the bucket is full again."""
-        return max(0.0, (limit.burst - self.tokens) / limit.per_second)
+        return max(0.0, (limit.burst - self.tokens) / limit.rate_per_second)
 
 
 @dataclass(frozen=True)
@@ -232,39 +228,19 @@ class RateLimiter(ViewsTableAdapter):
             ProjectionExpression="#rate, #burst",
             ExpressionAttributeNames={"#rate": "rate_per_second", "#burst": "burst"},
         ).get("Item")
-        limit = limit_of(item or {}, self.default)
+        limit = limit_of(item or {})
         if len(self._limits) >= _MAX_CACHED_LIMITS:
             self._limits.clear()
         self._limits[(pk, sk)] = (now + self.cache_seconds, limit)
         return limit
 
 
-def limit_of(item: dict[str, Any], default: RateLimit) -> RateLimit | None:
-    """The limit a tenant or key item sets (missing values: the default); None if it sets none.
-
-    A value that is not a positive rate or a whole burst of at least 1 counts as missing.
-    """
-    per_second = _number(item, "rate_per_second")
-    burst = _number(item, "burst")
-    if per_second is not None and not (per_second > 0 and per_second.is_finite()):
-        per_second = None
-    if burst is not None and not (burst >= 1 and burst == burst.to_integral_value()):
-        burst = None
-    if per_second is None and burst is None:
-        return None
-    return RateLimit(
-        per_second=default.per_second if per_second is None else float(per_second),
-        burst=default.burst if burst is None else int(burst),
-    )
-
-
-def _number(item: dict[str, Any], name: str) -> Decimal | None:
-    text = item.get(name, {}).get("N")
-    if text is None:
-        return None
+def limit_of(item: dict[str, Any]) -> RateLimit | None:
+    """The limit a tenant or key item sets; None if it sets none, or only half of one, or a
+    malformed one (the operator tools write both parts, validated)."""
     try:
-        return Decimal(text)
-    except InvalidOperation:
+        return RateLimit.from_item(item)
+    except InvalidRateLimitError:
         return None
 
 

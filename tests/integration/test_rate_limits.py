@@ -15,14 +15,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from formrelay.auth.rate_limits import KEY, TENANT, RateLimit, RateLimiter
+from formrelay.auth.rate_limits import KEY, TENANT, RateLimiter
+from formrelay.auth.tenants import RateLimit
 from formrelay.local import dynamodb_atomicity
 from formrelay.local.provision import provision_table
 from formrelay.local.template import load_template
 from formrelay.views import keys as vk
 
 TABLE = "formrelay-ViewsTable"
-DEFAULT = RateLimit(per_second=50.0, burst=100)
+DEFAULT = RateLimit(rate_per_second=50.0, burst=100)
 T0 = 1_700_000_000.0
 
 
@@ -229,16 +230,18 @@ def test_a_cleared_bucket_is_a_full_one(dynamodb: Any) -> None:
 
 def test_limits_come_from_the_tenant_and_key_items_with_defaults_otherwise(dynamodb: Any) -> None:
     set_limit(dynamodb, "plain", vk.TENANT_SK)
-    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="2.5")
-    set_limit(dynamodb, "acme", vk.key_sk("acme.own"), burst="7")
+    set_limit(dynamodb, "acme", vk.TENANT_SK, rate_per_second="2.5", burst="4")
+    set_limit(dynamodb, "acme", vk.key_sk("acme.own"), rate_per_second="1", burst="7")
+    set_limit(dynamodb, "acme", vk.key_sk("acme.half"), burst="7")
     set_limit(dynamodb, "acme", vk.key_sk("acme.bad"), rate_per_second="0", burst="1.5")
     rates = limiter(dynamodb)
     assert rates.limits("plain", "plain.k1", now=T0) == (DEFAULT, None)
     assert rates.limits("missing", "missing.k1", now=T0) == (DEFAULT, None)
     tenant, own = rates.limits("acme", "acme.own", now=T0)
-    assert tenant == RateLimit(per_second=2.5, burst=DEFAULT.burst)
-    assert own == RateLimit(per_second=DEFAULT.per_second, burst=7)
-    # values that make no limit count as missing: the key is bound by its tenant's only
+    assert tenant == RateLimit(rate_per_second=2.5, burst=4)
+    assert own == RateLimit(rate_per_second=1.0, burst=7)
+    # half a limit, or values that make no limit, count as none: the tenant's alone binds
+    assert rates.limits("acme", "acme.half", now=T0)[1] is None
     assert rates.limits("acme", "acme.bad", now=T0)[1] is None
 
 
