@@ -270,6 +270,19 @@ ATTACKS: list[Attack] = [
         first="original",
         extra=(("Idempotency-Key", "hostile-reuse-1"),),
     ),
+    # A tenant over its request rate (burst 1: the first read takes the only token).
+    a(
+        "over the tenant's rate limit",
+        429,
+        PROBLEM,
+        method="GET",
+        path=LISTING,
+        query="status=received",
+        body=b"",
+        content_type=None,
+        key="throttled",
+        first="original",
+    ),
     # Headers over HTTP API's quota on their total size.
     a("headers over 10,240 bytes", 431, GATEWAY, extra=(("X-Padding", "p" * 10300),)),
     # Redelivery options and destinations are bodies too.
@@ -310,9 +323,8 @@ class Target:
         """Send what must pass before the attack; for a replay, the headers to send again."""
         if attack.first is None:
             return None
-        original = replace(attack, body=GOOD, signed={}, first=None)
-        if attack.first == "same":
-            original = replace(original, body=b"" if attack.method == "GET" else GOOD)
+        body = b"" if attack.method == "GET" else GOOD
+        original = replace(attack, body=body, signed={}, first=None)
         headers = self.headers(original)
         answer = self.send(original, headers=headers)
         assert answer.is_success, answer.text
@@ -384,14 +396,11 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             key, secret = services.keys.create("demo", frozenset({scope}))
             keys[role] = (key.key_id, secret)
         revoked, secret = services.keys.create("demo", frozenset(scopes.ALL_SCOPES))
-        services.dynamodb.update_item(
-            TableName=services.settings.views_table,
-            Key={"pk": {"S": "T#demo"}, "sk": {"S": f"KEY#{revoked.key_id}"}},
-            UpdateExpression="SET #s = :r",
-            ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues={":r": {"S": "revoked"}},
-        )
+        services.keys.revoke("demo", revoked.key_id)
         keys["revoked"] = (revoked.key_id, secret)
+        services.tenants.create("throttled", "throttled", rate_per_second=0.001, burst=1)
+        throttled, secret = services.keys.create("throttled", frozenset({scopes.READ}))
+        keys["throttled"] = (throttled.key_id, secret)
         other = stack.seed_second_tenant()
         keys["other_tenant"] = (other["key_id"], other["secret"])
         accepted = stack.client().submit("quiet", GOOD)
