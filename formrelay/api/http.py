@@ -95,7 +95,6 @@ def install_rate_limit(
                     "key_id": principal.key_id,
                     "limited_by": decision.limited_by,
                     "retry_after": decision.retry_after,
-                    "contended": decision.contended,
                 },
             )
             raise rate_limited(decision.retry_after, decision.limited_by)

@@ -6,19 +6,24 @@ then from its tenant's. Each bucket is one item in the Views table, shared by
 every function that serves the tenant:
 
     pk  T#{tenant}#BUCKET   sk  TENANT | KEY#{key_id}
-    tenant_id  S   tokens  N   updated_at  N (unix seconds)
-    version    N   expires_at  N (unix seconds, the table's TTL attribute)
+    tenant_id  S   tat  N (unix seconds)   expires_at  N (the table's TTL attribute)
 
-Taking a token reads the bucket (consistently), refills it by the time
-elapsed, and writes it back on condition that nobody wrote it in between
-(its `version` and `updated_at` unchanged, or no item for a new bucket):
-concurrent functions can lose a race but never grant the same token twice.
-A lost race answers the winner's item (ReturnValuesOnConditionCheckFailure),
-so a retry needs no second read.
+The bucket is kept as GCRA keeps it (the generic cell rate algorithm): one
+number, the theoretical arrival time `tat`, the moment the bucket will be full
+again. With interval = 1 / rate and capacity = burst * interval, a request at
+`now` may pass if max(tat, now) + interval <= now + capacity, and then moves
+tat to max(tat, now) + interval. That is exactly a token bucket, and it needs
+no read: each take is one conditional UpdateItem whose arithmetic DynamoDB does
+(`SET tat = tat + :interval` on condition `tat <= :ceiling`), so any number of
+concurrent functions take tokens without ever losing a race to each other or
+granting a token twice. Only the step from an idle bucket (tat in the past, or
+no item) to a busy one needs a second form (`SET tat = :now + :interval` on
+condition tat < now); a failed condition answers the stored tat
+(ReturnValuesOnConditionCheckFailure), which says which form to try next, or
+how long the caller must wait.
 
-A refused request writes nothing: refill is a function of time, there is
-nothing to record. `expires_at` is when the bucket will be full again (plus a
-margin): an absent bucket is a full one, so DynamoDB TTL deleting an idle
+A refused request writes nothing. `expires_at` is past the moment the bucket is
+full again: an absent bucket is a full one, so DynamoDB TTL deleting an idle
 bucket gives nobody more than waiting would have.
 
 Limits come from the tenant item and the key item (`rate_per_second` and
@@ -32,7 +37,7 @@ Powertools has no rate limiter to reuse, hence this module.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -55,44 +60,12 @@ _MAX_CACHED_LIMITS = 10_000
 
 
 @dataclass(frozen=True)
-class Bucket:
-    """A bucket's state as stored; version 0 is a bucket with no item yet."""
-
-    tokens: float
-    updated_at: float
-    version: int
-
-    @classmethod
-    def full(cls, limit: RateLimit, now: float) -> Bucket:
-        """A bucket nobody has taken from (or that TTL cleared)."""
-        return cls(tokens=float(limit.burst), updated_at=now, version=0)
-
-    def refilled(self, limit: RateLimit, now: float) -> Bucket:
-        """The bucket at `now`: refilled by the time elapsed, never above burst.
-
-        A clock behind the one that last wrote refills nothing (and never drains).
-        """
-        elapsed = max(0.0, now - self.updated_at)
-        tokens = min(float(limit.burst), self.tokens + elapsed * limit.rate_per_second)
-        return replace(self, tokens=tokens, updated_at=max(now, self.updated_at))
-
-    def seconds_until_token(self, limit: RateLimit) -> float:
-        """How long until one whole token is there."""
-        return max(0.0, (1.0 - self.tokens) / limit.rate_per_second)
-
-    def seconds_until_full(self, limit: RateLimit) -> float:
-        """How long until the bucket is full again."""
-        return max(0.0, (limit.burst - self.tokens) / limit.rate_per_second)
-
-
-@dataclass(frozen=True)
 class Decision:
     """Whether a request may pass; if not, which limit refused it and when to retry."""
 
     allowed: bool
     retry_after: int = 0  # whole seconds, at least 1 when refused
     limited_by: str = ""  # TENANT or KEY when refused
-    contended: bool = False  # refused because the bucket stayed contended, not because empty
 
 
 GRANTED = Decision(allowed=True)
@@ -114,12 +87,10 @@ class RateLimiter(ViewsTableAdapter):
         *,
         default: RateLimit,
         cache_seconds: float = 30,
-        attempts: int = 4,
     ) -> None:
         super().__init__(views_table, dynamodb)
         self.default = default
         self.cache_seconds = cache_seconds
-        self.attempts = attempts
         # (pk, sk) of a tenant or key item -> (valid until, its limit or None)
         self._limits: dict[tuple[str, str], tuple[float, RateLimit | None]] = {}
 
@@ -148,75 +119,44 @@ class RateLimiter(ViewsTableAdapter):
     def _take_one(
         self, tenant_id: str, sk: str, limit: RateLimit, now: float, *, limited_by: str
     ) -> Decision:
-        pk = vk.bucket_pk(tenant_id)
-        item = self.dynamodb.get_item(
-            TableName=self.views_table,
-            Key={"pk": {"S": pk}, "sk": {"S": sk}},
-            ConsistentRead=True,
-        ).get("Item")
-        stored = _bucket_of(item, limit, now)
-        for _ in range(self.attempts):
-            current = stored.refilled(limit, now)
-            if current.tokens < 1.0:
-                wait = retry_after_seconds(current.seconds_until_token(limit))
-                return Decision(allowed=False, retry_after=wait, limited_by=limited_by)
-            taken = replace(current, tokens=current.tokens - 1.0, version=stored.version + 1)
+        interval = 1.0 / limit.rate_per_second
+        # The latest tat a take may start from: past it, the bucket has no whole token.
+        ceiling = now + limit.burst * interval - interval
+        key = {"pk": {"S": vk.bucket_pk(tenant_id)}, "sk": {"S": sk}}
+        expires_at = {"N": str(math.ceil(now + limit.burst * interval + _EXPIRY_MARGIN_SECONDS))}
+        busy = False  # most buckets are idle: try the idle form first
+        for _ in range(3):  # idle -> busy -> (TTL cleared it meanwhile) idle at most
+            if busy:
+                update = "SET tat = tat + :interval, expires_at = :expires"
+                condition = "tat >= :now AND tat <= :ceiling"
+                values = {":interval": _n(interval), ":now": _n(now), ":ceiling": _n(ceiling)}
+            else:
+                update = "SET tat = :tat, tenant_id = :tenant, expires_at = :expires"
+                condition = "attribute_not_exists(tat) OR tat < :now"
+                values = {":tat": _n(now + interval), ":now": _n(now), ":tenant": {"S": tenant_id}}
             try:
-                self._write(pk, sk, tenant_id, taken, limit, expected=stored)
+                self.dynamodb.update_item(
+                    TableName=self.views_table,
+                    Key=key,
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues={**values, ":expires": expires_at},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
             except ClientError as exc:
                 if not condition_failed(exc):
                     raise
-                winner = exc.response.get("Item")  # the item that won the race, if any
-                stored = _bucket_of(winner if isinstance(winner, dict) else None, limit, now)
+                stored = exc.response.get("Item", {}).get("tat", {}).get("N")  # type: ignore[attr-defined]
+                tat = float(stored) if stored is not None else None
+                if tat is not None and tat > ceiling:
+                    wait = retry_after_seconds(tat - ceiling)
+                    return Decision(allowed=False, retry_after=wait, limited_by=limited_by)
+                busy = tat is not None and tat >= now
                 continue
             return GRANTED
-        # Still contended after every attempt: other functions are taking this
-        # bucket's tokens at this very moment, so its caller is sending at least
-        # that fast. Fail closed: refusing a request that is racing others for
-        # the last tokens is what the limit is for, and granting it unchecked is
-        # exactly the over-grant the conditions exist to prevent. The caller
-        # retries in a second.
-        return Decision(allowed=False, retry_after=1, limited_by=limited_by, contended=True)
-
-    def _write(
-        self,
-        pk: str,
-        sk: str,
-        tenant_id: str,
-        bucket: Bucket,
-        limit: RateLimit,
-        *,
-        expected: Bucket,
-    ) -> None:
-        expires_at = bucket.updated_at + bucket.seconds_until_full(limit) + _EXPIRY_MARGIN_SECONDS
-        condition: dict[str, Any]
-        if expected.version == 0:
-            condition = {"ConditionExpression": "attribute_not_exists(pk)"}
-        else:
-            # updated_at too: a bucket TTL cleared and another function created
-            # anew restarts its versions, but not at the same instant.
-            condition = {
-                "ConditionExpression": "#version = :version AND updated_at = :updated_at",
-                "ExpressionAttributeNames": {"#version": "version"},
-                "ExpressionAttributeValues": {
-                    ":version": {"N": str(expected.version)},
-                    ":updated_at": {"N": repr(expected.updated_at)},
-                },
-            }
-        self.dynamodb.put_item(
-            TableName=self.views_table,
-            Item={
-                "pk": {"S": pk},
-                "sk": {"S": sk},
-                "tenant_id": {"S": tenant_id},
-                "tokens": {"N": repr(bucket.tokens)},
-                "updated_at": {"N": repr(bucket.updated_at)},
-                "version": {"N": str(bucket.version)},
-                "expires_at": {"N": str(math.ceil(expires_at))},
-            },
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            **condition,
-        )
+        # Unreachable unless the bucket flips between idle and busy on every try (TTL
+        # deleting it twice within one request): refuse for a second rather than guess.
+        return Decision(allowed=False, retry_after=1, limited_by=limited_by)
 
     def _cached_limit(self, pk: str, sk: str, now: float) -> RateLimit | None:
         cached = self._limits.get((pk, sk))
@@ -244,12 +184,6 @@ def limit_of(item: dict[str, Any]) -> RateLimit | None:
         return None
 
 
-def _bucket_of(item: dict[str, Any] | None, limit: RateLimit, now: float) -> Bucket:
-    """The stored bucket, or a full one if there is no item."""
-    if not item:
-        return Bucket.full(limit, now)
-    return Bucket(
-        tokens=float(item["tokens"]["N"]),
-        updated_at=float(item["updated_at"]["N"]),
-        version=int(item["version"]["N"]),
-    )
+def _n(value: float) -> dict[str, str]:
+    """A DynamoDB number, to the microsecond (no exponent notation)."""
+    return {"N": format(value, ".6f")}
