@@ -38,6 +38,11 @@ class Gateway:
     def __init__(self, routes: RouteTable) -> None:
         self.routes = routes
         self._runtimes: dict[str, FunctionRuntime] = {}
+        # Powertools' event handler keeps the current event on the BaseRouter class, not
+        # on the resolver: one invocation per process, as on Lambda. Route functions run
+        # one at a time here, or concurrent requests would read each other's event (and
+        # each other's tenant). Authorizers use no resolver and run concurrently.
+        self._route_lock = threading.Lock()
 
     def _runtime(self, spec: FunctionSpec) -> FunctionRuntime:
         """One runtime (lazily imported handler) per function."""
@@ -60,9 +65,9 @@ class Gateway:
                 return decision
             context = decision
         try:
-            result = self._runtime(route.function).invoke(
-                proxy_event(request, route, path_params, context)
-            )
+            event = proxy_event(request, route, path_params, context)
+            with self._route_lock:
+                result = self._runtime(route.function).invoke(event)
             return map_response(result)
         except Exception:
             logger.exception("function %s failed on %s", route.function.name, route.route_key)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -144,17 +147,74 @@ def load_handler(dotted: str) -> Handler:
     return handler
 
 
-class FunctionRuntime:
-    """Invokes one function's handler in-process with a Lambda-shaped context."""
+def load_handler_copy(dotted: str, container: int) -> Handler | None:
+    """The handler from a fresh copy of its module (its own module-level state), or None
+    if the module cannot be copied (it has no source file)."""
+    module_name, _, attribute = dotted.rpartition(".")
+    path = getattr(importlib.import_module(module_name), "__file__", None)
+    if path is None:
+        return None
+    name = f"{module_name}_container{container}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attribute)
+    return handler
 
-    def __init__(self, spec: FunctionSpec) -> None:
+
+class FunctionRuntime:
+    """Invokes one function's handler in-process with a Lambda-shaped context.
+
+    As on Lambda, a container serves one invocation at a time, and concurrent
+    invocations get containers of their own: the first imports the handler's
+    module, every further one runs a fresh copy of it, so module-level state (a
+    Powertools resolver's current event, a batch processor's records) is never
+    shared by two invocations at once.
+    """
+
+    def __init__(self, spec: FunctionSpec, max_containers: int = 16) -> None:
         self.spec = spec
-        self._handler: Handler | None = None
+        self.max_containers = max_containers
+        self._idle: list[Handler] = []
+        self._containers = 0
+        self._free = threading.Condition()
 
     def invoke(self, event: Any) -> Any:
         """Call the handler once; exceptions propagate to the caller (the event source)."""
-        if self._handler is None:
-            self._handler = load_handler(self.spec.handler)
-        context = LambdaContext(self.spec)
-        logger.debug("invoking %s (%s)", self.spec.name, context.aws_request_id)
-        return self._handler(event, context)
+        handler = self._acquire()
+        try:
+            context = LambdaContext(self.spec)
+            logger.debug("invoking %s (%s)", self.spec.name, context.aws_request_id)
+            return handler(event, context)
+        finally:
+            with self._free:
+                self._idle.append(handler)
+                self._free.notify()
+
+    def _acquire(self) -> Handler:
+        """An idle container, a new one, or (at the limit) the next to become idle."""
+        with self._free:
+            while not self._idle and self._containers >= self.max_containers:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._containers += 1
+            number = self._containers
+        try:
+            if number == 1:
+                return load_handler(self.spec.handler)
+            handler = load_handler_copy(self.spec.handler, number)
+        except BaseException:
+            with self._free:
+                self._containers -= 1
+                self._free.notify()
+            raise
+        if handler is None:  # not copyable: one container serves every invocation in turn
+            with self._free:
+                self.max_containers = 1
+                self._containers -= 1
+            return self._acquire()
+        return handler

@@ -5,6 +5,7 @@ exist), and a tenant id named in a header, the query or the body never widens ac
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,3 +188,18 @@ def test_a_tenant_id_in_the_body_is_only_data(tenants: Tenants) -> None:
     _not_found(tenants.owner.status(submission_id))
     theirs: Any = tenants.intruder.history(submission_id).json()
     assert theirs["events"][0]["tenant_id"] == tenants.intruder_tenant
+
+
+def test_concurrent_requests_of_two_tenants_never_cross(tenants: Tenants) -> None:
+    theirs = tenants.intruder.submit("contact", {"topic": "concurrent"}).json()["submission_id"]
+    calls = [(tenants.owner, tenants.submission_id, 200), (tenants.intruder, theirs, 200)]
+    calls += [(tenants.owner, theirs, 404), (tenants.intruder, tenants.submission_id, 404)]
+
+    def status(call: tuple[FormrelayClient, str, int]) -> tuple[int, int]:
+        client, submission_id, expected = call
+        return client.status(submission_id).status_code, expected
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(status, calls * 6))
+
+    assert all(got == expected for got, expected in answers), answers

@@ -28,10 +28,10 @@ DEFINITION = REPO_ROOT / "infra" / "statemachines" / "delivery_retry.asl.json"
 HANDLERS = '''
 """Throwaway attempt functions: they record each call and follow job["waits"]."""
 import datetime
-import threading
 
-CALLS = []
-LOCK = threading.Lock()
+# Calls are kept outside this module: concurrent invocations run copies of it, each
+# with its own module state, as Lambda containers do.
+from frw_calls import CALLS, LOCK
 
 
 def _at(seconds):
@@ -109,6 +109,9 @@ def handlers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     """Given throwaway attempt functions importable by the names in the template."""
     directory = tmp_path_factory.mktemp("wf_handlers")
     (directory / "frw_handlers.py").write_text(textwrap.dedent(HANDLERS))
+    (directory / "frw_calls.py").write_text(
+        "import threading\nCALLS = []\nLOCK = threading.Lock()\n"
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(directory))
         yield importlib.import_module("frw_handlers")
