@@ -10,18 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from formrelay.auth import scopes
 from formrelay.auth.authorize import AccessDeniedError, AuthorizationRequest, authorize
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
 from formrelay.auth.signing import sign_request
-from formrelay.local.provision import provision_table
-from formrelay.local.template import load_template
 from formrelay.views import keys as vk
+from tests.support.template_aws import template_aws
 
 ROUTE = "GET /v1/submissions/{submission_id}"
 PATH = "/v1/submissions/abc"
@@ -51,27 +48,17 @@ class Directory:
 
 
 @pytest.fixture
-def directory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Directory]:
-    for name, value in (
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        props = load_template()["Resources"]["ViewsTable"]["Properties"]
-        provision_table("ViewsTable", "views", props)
-        dynamodb = boto3.client("dynamodb")
+def directory() -> Iterator[Directory]:
+    with template_aws() as aws:
         yield Directory(
             KeyDirectory(
-                "views",
+                aws.views_table,
                 "formrelay/tenants/",
-                dynamodb=dynamodb,
-                secretsmanager=boto3.client("secretsmanager"),
+                dynamodb=aws.dynamodb,
+                secretsmanager=aws.secretsmanager,
                 cache_seconds=0,
             ),
-            NonceStore("views", dynamodb),
+            NonceStore(aws.views_table, aws.dynamodb),
         )
 
 
@@ -97,7 +84,7 @@ def test_a_replay_is_refused_after_the_window_although_its_nonce_record_survives
         with pytest.raises(AccessDeniedError, match="window"):
             directory.authorize(request, now=later)
     item = directory.nonces.dynamodb.get_item(
-        TableName="views",
+        TableName=directory.nonces.views_table,
         Key={
             "pk": {"S": vk.nonce_pk("acme", key.key_id, request.headers["X-Fr-Nonce"])},
             "sk": {"S": vk.NONCE_SK},

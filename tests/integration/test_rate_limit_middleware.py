@@ -16,15 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from formrelay.composition import services
 from formrelay.local.functions import load_handler
-from formrelay.local.provision import provision_table
 from formrelay.local.template import load_template
 from formrelay.views import keys as vk
+from tests.support.template_aws import template_aws
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
@@ -87,25 +85,16 @@ def http_event(method: str, path: str, tenant_id: str, body: str = "") -> dict[s
 
 @pytest.fixture
 def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "EVENTS_TABLE": "formrelay-EventsTable",
-        "VIEWS_TABLE": "formrelay-ViewsTable",
-        "DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/delivery",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        for logical_id in ("EventsTable", "ViewsTable"):
-            name = f"formrelay-{logical_id}"
-            provision_table(logical_id, name, RESOURCES[logical_id]["Properties"])
+    with template_aws() as aws:
+        for name, value in {
+            "EVENTS_TABLE": aws.events_table,
+            "VIEWS_TABLE": aws.views_table,
+            "DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/delivery",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }.items():
+            monkeypatch.setenv(name, value)
         services.cache_clear()  # the container's services, built on first use, on moto
-        yield boto3.client("dynamodb", region_name="us-east-1")
+        yield aws.dynamodb
         services.cache_clear()
 
 

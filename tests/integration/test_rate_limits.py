@@ -11,9 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from formrelay.auth.rate_limits import KEY, TENANT, RateLimiter
 from formrelay.auth.tenants import RateLimit
@@ -21,6 +19,7 @@ from formrelay.local import dynamodb_atomicity
 from formrelay.local.provision import provision_table
 from formrelay.local.template import load_template
 from formrelay.views import keys as vk
+from tests.support.template_aws import template_aws
 
 TABLE = "formrelay-ViewsTable"
 DEFAULT = RateLimit(rate_per_second=50.0, burst=100)
@@ -29,27 +28,17 @@ T0 = 1_700_000_000.0
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Any]:
-    """One emulated AWS per module; the Views table provisioned from the template per test."""
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            env.setenv(name, value)
-        env.delenv("AWS_ENDPOINT_URL", raising=False)
-        env.delenv("AWS_PROFILE", raising=False)
-        with mock_aws():
-            yield boto3.client("dynamodb", region_name="us-east-1")
+    """One emulated AWS per module with the template's tables."""
+    with template_aws() as provisioned:
+        yield provisioned.dynamodb
 
 
 @pytest.fixture
 def dynamodb(aws: Any) -> Iterator[Any]:
-    properties = load_template()["Resources"]["ViewsTable"]["Properties"]
-    provision_table("ViewsTable", TABLE, properties)
+    """The Views table, emptied after each test."""
     yield aws
     aws.delete_table(TableName=TABLE)
+    provision_table("ViewsTable", TABLE, load_template()["Resources"]["ViewsTable"]["Properties"])
 
 
 def limiter(dynamodb: Any, **options: Any) -> RateLimiter:
