@@ -2,6 +2,9 @@
 
 Invoked by Step Functions with `{"job": {...}, "attempt": n, "next_attempt_at": ...}`;
 returns the next state: the workflow waits again while `next_attempt_at` is set.
+When the attempt kept crashing, the workflow's GiveUp state invokes it once more
+with the state and `"crashed": {"Error", "Cause"}`: the delivery is then
+dead-lettered on record.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         destination_id=job.destination_id,
         delivery_id=job.delivery_id,
     )
+    crashed = event.get("crashed")
+    if isinstance(crashed, dict):
+        error = str(crashed.get("Error", "unknown error"))
+        report = services().connector.give_up(job, error)
+        logger.warning("delivery given up after crashed attempts", extra={"error": error})
+        return workflow_state(job, report)
     report = services().connector.retry_attempt(job, attempt)
     logger.info(
         "delivery retry",

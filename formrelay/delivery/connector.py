@@ -89,6 +89,23 @@ class Connector:
         """The workflow's task: in-round attempt `attempt`, made once however often asked."""
         return self._attempt_once(job, expected_attempt=attempt)
 
+    def give_up(self, job: DeliveryJob, crash: str) -> DeliveryReport:
+        """The workflow's last resort when its attempts kept crashing: dead-letter the
+        delivery on record (visible, and redeliverable) unless it has ended already."""
+        token = self.leases.acquire(job.tenant_id, job.delivery_id, _LEASE_MARGIN_SECONDS)
+        try:
+            stream = StreamId(job.tenant_id, job.submission_id)
+            history = self.events.read(stream)
+            state = progress(history, job.delivery_id)
+            if state.ended is not None:
+                return DeliveryReport(f"already_{state.ended}", state.attempts_total)
+            last_error = f"attempt crashed: {crash}"[:200]
+            dead = _dead_lettered(job, max(1, state.attempts_total), last_error)
+            self._append(stream, job, [dead], history)
+            return DeliveryReport("dead_lettered", state.attempts_total, round=state.round)
+        finally:
+            self.leases.release(job.tenant_id, job.delivery_id, token)
+
     def _attempt_once(self, job: DeliveryJob, expected_attempt: int) -> DeliveryReport:
         destination = self.destinations.get(job.tenant_id, job.form_id, job.destination_id)
         lease_seconds = _LEASE_MARGIN_SECONDS + (

@@ -92,3 +92,53 @@ def test_a_crash_after_the_post_ends_in_one_recorded_success(
     events = client.history(submission_id).json()["events"]
     attempts = [e["data"] for e in events if e["type"] == "delivery.attempted"]
     assert [(a["attempt"], a["outcome"]) for a in attempts] == [(1, "succeeded")]
+
+
+def test_retries_that_keep_crashing_end_dead_lettered_on_record_and_can_be_redelivered(
+    stack_and_sink: tuple[LocalStack, Sink],
+) -> None:
+    stack, sink = stack_and_sink
+    operator = Services()
+    seeded = seed_tenant(
+        operator,
+        tenant_id="acme",
+        form_id="contact",
+        schema=CONTACT_FORM_SCHEMA,
+        destination_url=sink.url + "/hooks/acme",
+    )
+    # Given a first attempt that fails retryably, and retry attempts that crash the function
+    sent: list[str] = []
+
+    def crash_retries(response: httpx.Response) -> None:
+        sent.append(response.request.headers["webhook-id"])
+        if len(sent) == 1:
+            raise httpx.ConnectError("connection refused", request=response.request)
+        if len(sent) <= 5:
+            raise ConnectorKilledError("the attempt function crashed")
+
+    services().connector.http = httpx.Client(
+        follow_redirects=False, trust_env=False, event_hooks={"response": [crash_retries]}
+    )
+    client = FormrelayClient(Credentials(stack.endpoint, seeded.key_id, seeded.secret))
+
+    # When a submission is delivered and every retry crashes (1 + the task's 3 retries)
+    answer = client.submit("contact", {"email": "ada@example.com", "name": "Ada"})
+    submission_id = answer.json()["submission_id"]
+    _wait(
+        lambda: client.status(submission_id).json()["status"] == "dead_lettered",
+        describe=lambda: client.history(submission_id).json(),
+    )
+
+    # Then the delivery ends dead-lettered, on record, saying why
+    events = client.history(submission_id).json()["events"]
+    dead = [e["data"] for e in events if e["type"] == "delivery.dead_lettered"]
+    assert len(dead) == 1
+    assert dead[0]["attempts"] == 1
+    assert dead[0]["last_error"] == "attempt crashed: ConnectorKilledError"
+    # And a redelivery (the function no longer crashing) delivers it
+    again = client.request("POST", f"/v1/submissions/{submission_id}/redeliveries", body=b"{}")
+    assert again.status_code == 202, again.text
+    _wait(
+        lambda: client.status(submission_id).json()["status"] == "delivered",
+        describe=lambda: client.history(submission_id).json(),
+    )

@@ -56,7 +56,17 @@ def attempt(event, context):
 
 
 def crash(event, context):
+    """Every attempt explodes; giving up (the workflow's last resort) works."""
+    if "crashed" in event:
+        _record("give_up", event)
+        return {"job": event["job"], "next_attempt_at": None, "outcome": "dead_lettered"}
     _record("crash", event)
+    raise ConnectionError("attempt function exploded")
+
+
+def crash_always(event, context):
+    """Attempts and giving up alike explode."""
+    _record("give_up" if "crashed" in event else "crash", event)
     raise ConnectionError("attempt function exploded")
 '''
 
@@ -81,6 +91,10 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: frw_handlers.crash
+  CrashAlwaysFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frw_handlers.crash_always
   MissingFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -99,6 +113,13 @@ Resources:
       DefinitionUri: {DEFINITION}
       DefinitionSubstitutions:
         RetryAttemptFunctionArn: !GetAtt CrashFunction.Arn
+  CrashAlwaysStateMachine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Type: STANDARD
+      DefinitionUri: {DEFINITION}
+      DefinitionSubstitutions:
+        RetryAttemptFunctionArn: !GetAtt CrashAlwaysFunction.Arn
 """
 
 TIME_SCALE = 0.05
@@ -212,12 +233,31 @@ class TestRetryWorkflow:
         assert len(calls_for(handlers, "past")) == 1
         assert time.monotonic() - began < 1.0
 
-    def test_a_crashing_function_is_retried_then_caught(
+    def test_a_crashing_attempt_is_retried_then_given_up_on_record(
         self, stack: LocalStack, handlers: ModuleType
     ) -> None:
         began = time.monotonic()
         execution_arn = start(stack, "CrashStateMachine", {"id": "crash", "waits": []}, 0)
         described = finished(execution_arn)
+
+        assert described["status"] == "SUCCEEDED"
+        calls = calls_for(handlers, "crash")
+        assert [name for name, _, _ in calls] == ["crash"] * 4 + ["give_up"]  # 1 + MaxAttempts 3
+        given_up = calls[-1][1]
+        assert given_up["crashed"]["Error"] == "ConnectionError"
+        assert given_up["job"]["id"] == "crash"
+        elapsed = time.monotonic() - began
+        # Retry pauses are scaled, but never below the floor: three pauses of at least 1 s
+        assert elapsed >= 0.9 * 3 * RETRY_FLOOR_SECONDS
+        history = boto3.client("stepfunctions").get_execution_history(executionArn=execution_arn)
+        failures = [e for e in history["events"] if e["type"] == "TaskFailed"]
+        assert [e["taskFailedEventDetails"]["error"] for e in failures] == ["ConnectionError"] * 4
+
+    def test_when_giving_up_crashes_too_the_execution_fails_with_the_attempts_error(
+        self, stack: LocalStack, handlers: ModuleType
+    ) -> None:
+        execution_arn = start(stack, "CrashAlwaysStateMachine", {"id": "doom", "waits": []}, 0)
+        described = finished(execution_arn, timeout=60)
 
         assert described["status"] == "FAILED"
         assert described["error"] == "AttemptCrashed"
@@ -226,13 +266,8 @@ class TestRetryWorkflow:
             "ConnectionError",
             "attempt function exploded",
         )
-        assert len(calls_for(handlers, "crash")) == 4  # first try + MaxAttempts 3
-        elapsed = time.monotonic() - began
-        # Retry pauses are scaled, but never below the floor: three pauses of at least 1 s
-        assert elapsed >= 0.9 * 3 * RETRY_FLOOR_SECONDS
-        history = boto3.client("stepfunctions").get_execution_history(executionArn=execution_arn)
-        failures = [e for e in history["events"] if e["type"] == "TaskFailed"]
-        assert [e["taskFailedEventDetails"]["error"] for e in failures] == ["ConnectionError"] * 4
+        names = [name for name, _, _ in calls_for(handlers, "doom")]
+        assert names == ["crash"] * 4 + ["give_up"] * 5  # each task: 1 + its MaxAttempts
 
     def test_twenty_concurrent_executions_all_succeed(
         self, stack: LocalStack, handlers: ModuleType
