@@ -207,7 +207,14 @@ def test_retry_workflow_definition_names_the_attempt_function(
         (r["IntervalSeconds"], r["MaxAttempts"], r["BackoffRate"]) for r in attempt["Retry"]
     ] == [(2, 3, 2)]
     assert "States.TaskFailed" in attempt["Retry"][0]["ErrorEquals"]
-    assert attempt["Catch"][0]["Next"] == "AttemptCrashed"
+    # An attempt that keeps crashing is given up on record by the same function; only if
+    # that fails too does the execution fail.
+    assert attempt["Catch"][0]["Next"] == "GiveUp"
+    give_up = states["GiveUp"]
+    assert give_up["Parameters"] == {"FunctionName": RETRY_FUNCTION_ARN, "Payload.$": "$"}
+    assert attempt["Catch"][0]["ResultPath"] == "$.crashed"
+    assert states[give_up["Next"]]["Type"] == "Succeed"
+    assert give_up["Catch"][0]["Next"] == "AttemptCrashed"
     assert states["AttemptCrashed"]["Type"] == "Fail"
     assert states["AnotherAttempt"]["Choices"][0]["Next"] == "WaitForNextAttempt"
     assert states[states["AnotherAttempt"]["Default"]]["Type"] == "Succeed"
