@@ -30,7 +30,7 @@ MAX_DESTINATION_BYTES = 64 * 1024
 def put_destination(form_id: str, destination_id: str) -> Response[str]:
     """Create (201) or replace (200) a destination; the answer shows its signing secret."""
     principal = caller(app)
-    logger.append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
     body = json_body(app, max_bytes=MAX_DESTINATION_BYTES)
     result = services().destination_admin.put(principal.tenant_id, form_id, destination_id, body)
     logger.info(
@@ -44,7 +44,7 @@ def put_destination(form_id: str, destination_id: str) -> Response[str]:
 def get_destination(form_id: str, destination_id: str) -> Response[str]:
     """A destination without its secrets."""
     principal = caller(app)
-    logger.append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
     return json_response(
         200, services().destination_admin.get(principal.tenant_id, form_id, destination_id)
     )
@@ -54,7 +54,7 @@ def get_destination(form_id: str, destination_id: str) -> Response[str]:
 def delete_destination(form_id: str, destination_id: str) -> Response[str]:
     """Remove a destination and its credentials."""
     principal = caller(app)
-    logger.append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
     services().destination_admin.delete(principal.tenant_id, form_id, destination_id)
     logger.info("destination deleted", extra={"destination_id": destination_id})
     return Response(status_code=204, body="")

@@ -30,7 +30,9 @@ def handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[
         raw_query=event.raw_query_string or "",
         headers=event.headers or {},
     )
-    logger.append_keys(route=event.route_key, request_id=event.request_context.request_id)
+    logger.thread_safe_append_keys(
+        route=event.route_key, request_id=event.request_context.request_id
+    )
     try:
         principal = authorize(
             request,

@@ -23,7 +23,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def record_handler(record: SQSRecord) -> None:
     """Deliver one job; a raised error leaves the message for SQS to hand back."""
     job = DeliveryJob.from_json(record.body)
-    logger.append_keys(
+    logger.thread_safe_append_keys(
         tenant_id=job.tenant_id,
         submission_id=job.submission_id,
         correlation_id=job.correlation_id,

@@ -40,7 +40,9 @@ def submit(form_id: str) -> Response[str]:
         correlation_id=correlation_id(app),
         idempotency_key=headers.get("idempotency-key"),
     )
-    logger.append_keys(tenant_id=request.tenant_id, correlation_id=request.correlation_id)
+    logger.thread_safe_append_keys(
+        tenant_id=request.tenant_id, correlation_id=request.correlation_id
+    )
     accepted = accept_submission(request, forms=services().forms, events=services().events)
     logger.info(
         "submission accepted",

@@ -23,7 +23,7 @@ install_rate_limit(app, logger, services)
 def listing() -> Response[str]:
     """The tenant's submissions in one status, oldest first, a page at a time."""
     principal = caller(app)
-    logger.append_keys(tenant_id=principal.tenant_id)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id)
     params = dict(app.current_event.query_string_parameters or {})
     return json_response(200, services().listing.page(parse_query(principal.tenant_id, params)))
 
@@ -32,7 +32,7 @@ def listing() -> Response[str]:
 def status(submission_id: str) -> Response[str]:
     """The submission's status view."""
     principal = caller(app)
-    logger.append_keys(tenant_id=principal.tenant_id, submission_id=submission_id)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, submission_id=submission_id)
     view = submission_status(principal.tenant_id, submission_id, events=services().events)
     return json_response(200, view)
 
@@ -41,7 +41,7 @@ def status(submission_id: str) -> Response[str]:
 def events(submission_id: str) -> Response[str]:
     """Every event of the submission, with its hash chain and whether it verifies."""
     principal = caller(app)
-    logger.append_keys(tenant_id=principal.tenant_id, submission_id=submission_id)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, submission_id=submission_id)
     return json_response(
         200, submission_history(principal.tenant_id, submission_id, events=services().events)
     )

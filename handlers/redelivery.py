@@ -56,7 +56,7 @@ def redeliver(submission_id: str) -> Response[str]:
         correlation_id=correlation_id(app),
         reason=(options.get("reason") or None) and str(options["reason"])[:200],
     )
-    logger.append_keys(tenant_id=request.tenant_id, submission_id=submission_id)
+    logger.thread_safe_append_keys(tenant_id=request.tenant_id, submission_id=submission_id)
     jobs = request_redelivery(request, events=services().events, queue=services().delivery_queue)
     logger.info("redelivery requested", extra={"deliveries": len(jobs)})
     return json_response(

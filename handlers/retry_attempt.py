@@ -26,7 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Attempt once (or report the attempt already on record) and say what comes next."""
     job = DeliveryJob.from_dict(event["job"])
     attempt = int(event["attempt"])
-    logger.append_keys(
+    logger.thread_safe_append_keys(
         tenant_id=job.tenant_id,
         submission_id=job.submission_id,
         correlation_id=job.correlation_id,

@@ -26,7 +26,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     event = event_from_stream_record(record.raw_event)
     if event is None:
         return
-    logger.append_keys(
+    logger.thread_safe_append_keys(
         tenant_id=event.stream.tenant_id,
         submission_id=event.stream.submission_id,
         correlation_id=event.correlation_id,

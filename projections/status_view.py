@@ -28,7 +28,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     if event is None:
         return
     stream = StreamId(event.stream.tenant_id, event.stream.submission_id)
-    logger.append_keys(
+    logger.thread_safe_append_keys(
         tenant_id=stream.tenant_id,
         submission_id=stream.submission_id,
         correlation_id=event.correlation_id,
