@@ -135,6 +135,7 @@ class Services:
             destinations=self.destinations,
             secrets=self.destination_secrets,
             allowed=self.settings.allowed_destinations,
+            default_schedule=self.settings.retry_schedule_seconds,
         )
 
     @cached_property

@@ -146,8 +146,10 @@ class DestinationAdmin:
         secrets: DestinationSecrets,
         allowed: frozenset[str] = frozenset(),
         resolve: Resolver = socket.getaddrinfo,
+        default_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE,
     ) -> None:
         self.forms = forms
+        self.default_schedule = default_schedule
         self.destinations = destinations
         self.secrets = secrets
         self.allowed = allowed
@@ -173,7 +175,7 @@ class DestinationAdmin:
             timeout_seconds=timeout,
             connect_timeout_seconds=min(MAX_CONNECT_TIMEOUT_SECONDS, timeout),
             retry_schedule_seconds=tuple(
-                body.get("retry_schedule_seconds", DEFAULT_RETRY_SCHEDULE)
+                body.get("retry_schedule_seconds", self.default_schedule)
             ),
             enabled=True,
             disabled_reason=None,
