@@ -250,7 +250,8 @@ def test_every_route_has_a_scope(
 # queue (Connector) are granted by SAM with those event sources, not listed here.
 
 # The per-tenant token bucket every HTTP function consults (a conditional put).
-RATE_LIMIT = {"dynamodb:GetItem on ViewsTable", "dynamodb:PutItem on ViewsTable"}
+# Limits read from tenant and key items; tokens taken by one conditional UpdateItem.
+RATE_LIMIT = {"dynamodb:GetItem on ViewsTable", "dynamodb:UpdateItem on ViewsTable"}
 APPEND = {"dynamodb:Query on EventsTable", "dynamodb:PutItem on EventsTable"}
 DELIVER = APPEND | {
     "dynamodb:GetItem on ViewsTable",  # the destination
@@ -357,7 +358,10 @@ def test_no_function_may_scan_or_use_a_wildcard(template: dict[str, Any]) -> Non
             # The one condition a function statement carries narrows it to token buckets.
             assert statement.get("Condition", BUCKETS_ONLY) == BUCKETS_ONLY, logical_id
             if statement.get("Sid") == "RateLimitBuckets":
+                # Only the bucket write is narrowed to buckets: the limits themselves are
+                # read from tenant and key items, which the condition would refuse.
                 assert statement["Condition"] == BUCKETS_ONLY, logical_id
+                assert _listed(statement["Action"]) == ["dynamodb:UpdateItem"], logical_id
             for action in _listed(statement["Action"]):
                 assert "*" not in action and action != "dynamodb:Scan", (logical_id, action)
             for resource in _listed(statement["Resource"]):
