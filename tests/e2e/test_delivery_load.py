@@ -31,6 +31,9 @@ def loaded() -> Iterator[tuple[RunningStack, ScriptedReceiver]]:
             Path(state_dir), "--time-scale", "0.0001", "--allow-destination", receiver.address
         ) as stack,
     ):
+        # A load test, not a rate-limit test: a fast machine may submit faster than the
+        # default 50/s. Set before the first request, so no function caches the default.
+        stack.services().tenants.set_limits("demo", 10_000, 10_000)
         for destination_id, path in (("steady", "/ok"), ("coin", "/coin-flip")):
             body = json.dumps({"url": receiver.url + path, "timeout_seconds": 5}).encode()
             answer = stack.client().request(
