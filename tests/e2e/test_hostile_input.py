@@ -386,6 +386,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     state: Path = tmp_path_factory.mktemp("hostile-state")
     with running_stack(state) as stack:
         services = stack.services()
+        # Only the "throttled" tenant is meant to meet its limit: however fast this machine
+        # sends, the attacked tenant stays under its own (set before any request is cached).
+        services.tenants.set_limits("demo", 10_000, 10_000)
         services.forms.put_schema(
             "demo",
             "quiet",
