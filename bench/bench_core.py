@@ -1,4 +1,5 @@
-"""Figures for the hot paths of intake: signing checks, schema validation, appends.
+"""Figures for the hot paths of intake: signing checks, strict JSON, schema validation,
+appends, rate-limit takes.
 
 Prints a table and writes bench/results/core.json. Run: .venv/bin/python bench/bench_core.py
 """
@@ -15,10 +16,15 @@ from pathlib import Path
 import boto3
 from moto import mock_aws
 
+from formrelay.auth.rate_limits import RateLimiter
 from formrelay.auth.signing import parse_signed_headers, sign_request, verify_signature
+from formrelay.auth.tenants import RateLimit
 from formrelay.bootstrap import CONTACT_FORM_SCHEMA
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, StreamId
 from formrelay.domain.ids import new_id
+from formrelay.intake.strict_json import parse_body
+from formrelay.local.provision import provision
+from formrelay.local.template import load_template
 from formrelay.registry.schemas import CompiledSchema
 from formrelay.store.dynamodb import DynamoDBEventStore
 from formrelay.store.memory import InMemoryEventStore
@@ -94,23 +100,25 @@ def main() -> None:
         measure("validate contact form", 20_000, lambda _: schema.violations(PAYLOAD)),
         append_bench("append (in-memory store)", InMemoryEventStore(), 5_000),
     ]
+    large = json.dumps({"message": "x" * 200_000, "tags": [[1, 2], {"a": "[{"}] * 50}).encode()
+    figures.append(measure("parse 200 KB body (strict)", 200, lambda _: parse_body(large)))
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
+        resources = provision(load_template(), "bench")
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="events",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
+        events = resources["EventsTable"]["Ref"]
+        figures.append(
+            append_bench("append (DynamoDB, moto)", DynamoDBEventStore(events, client), 500)
+        )
+        limiter = RateLimiter(
+            resources["ViewsTable"]["Ref"], client, default=RateLimit(100_000.0, 1_000_000)
         )
         figures.append(
-            append_bench("append (DynamoDB, moto)", DynamoDBEventStore("events", client), 500)
+            measure(
+                "rate limit take (moto)",
+                500,
+                lambda n: limiter.take("bench", "bench.0123456789abcdef", now=now + n),
+            )
         )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "core.json").write_text(json.dumps(figures, indent=2))
