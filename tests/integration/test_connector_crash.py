@@ -35,6 +35,26 @@ def stack_and_sink() -> Iterator[tuple[LocalStack, Sink]]:
     services.cache_clear()
 
 
+def _seed(stack: LocalStack, sink: Sink) -> tuple[Services, FormrelayClient]:
+    """The acme tenant delivering its contact form to the sink, and its API client."""
+    operator = Services()
+    seeded = seed_tenant(
+        operator,
+        tenant_id="acme",
+        form_id="contact",
+        schema=CONTACT_FORM_SCHEMA,
+        destination_url=sink.url + "/hooks/acme",
+    )
+    return operator, FormrelayClient(Credentials(stack.endpoint, seeded.key_id, seeded.secret))
+
+
+def _connector_http(hook: Any) -> None:
+    """Deliveries go out through a client that calls hook on every response."""
+    services().connector.http = httpx.Client(
+        follow_redirects=False, trust_env=False, event_hooks={"response": [hook]}
+    )
+
+
 def _wait(predicate: Any, describe: Any, timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -49,14 +69,7 @@ def test_a_crash_after_the_post_ends_in_one_recorded_success(
     stack_and_sink: tuple[LocalStack, Sink],
 ) -> None:
     stack, sink = stack_and_sink
-    operator = Services()
-    seeded = seed_tenant(
-        operator,
-        tenant_id="acme",
-        form_id="contact",
-        schema=CONTACT_FORM_SCHEMA,
-        destination_url=sink.url + "/hooks/acme",
-    )
+    operator, client = _seed(stack, sink)
     # The queue hands a message back after 1 s instead of 60, to keep the test short
     operator.sqs.set_queue_attributes(
         QueueUrl=operator.settings.delivery_queue_url, Attributes={"VisibilityTimeout": "1"}
@@ -71,10 +84,7 @@ def test_a_crash_after_the_post_ends_in_one_recorded_success(
             kills.append(response.request.headers["webhook-id"])
             raise ConnectorKilledError("killed after the POST, before the record")
 
-    services().connector.http = httpx.Client(
-        follow_redirects=False, trust_env=False, event_hooks={"response": [die_once]}
-    )
-    client = FormrelayClient(Credentials(stack.endpoint, seeded.key_id, seeded.secret))
+    _connector_http(die_once)
 
     # When a submission is delivered
     answer = client.submit("contact", {"email": "ada@example.com", "name": "Ada"})
@@ -98,14 +108,7 @@ def test_retries_that_keep_crashing_end_dead_lettered_on_record_and_can_be_redel
     stack_and_sink: tuple[LocalStack, Sink],
 ) -> None:
     stack, sink = stack_and_sink
-    operator = Services()
-    seeded = seed_tenant(
-        operator,
-        tenant_id="acme",
-        form_id="contact",
-        schema=CONTACT_FORM_SCHEMA,
-        destination_url=sink.url + "/hooks/acme",
-    )
+    _, client = _seed(stack, sink)
     # Given a first attempt that fails retryably, and retry attempts that crash the function
     sent: list[str] = []
 
@@ -116,10 +119,7 @@ def test_retries_that_keep_crashing_end_dead_lettered_on_record_and_can_be_redel
         if len(sent) <= 5:
             raise ConnectorKilledError("the attempt function crashed")
 
-    services().connector.http = httpx.Client(
-        follow_redirects=False, trust_env=False, event_hooks={"response": [crash_retries]}
-    )
-    client = FormrelayClient(Credentials(stack.endpoint, seeded.key_id, seeded.secret))
+    _connector_http(crash_retries)
 
     # When a submission is delivered and every retry crashes (1 + the task's 3 retries)
     answer = client.submit("contact", {"email": "ada@example.com", "name": "Ada"})
