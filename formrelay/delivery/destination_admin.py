@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from formrelay.api.problems import Problem, bad_request, not_found
-from formrelay.delivery.destination_secrets import DestinationSecrets
+from formrelay.delivery.destination_secrets import DestinationSecrets, DestinationSecretsBusyError
 from formrelay.delivery.destinations import (
     DEFAULT_RETRY_SCHEDULE,
     Destination,
@@ -75,6 +75,17 @@ def _invalid(errors: list[dict[str, str]]) -> Problem:
         "Destination is invalid",
         f"{len(errors)} error(s) in the destination",
         errors=errors,
+    )
+
+
+def _busy() -> Problem:
+    """409: the tenant's credentials kept changing under this request."""
+    return Problem(
+        409,
+        "concurrent-update",
+        "Concurrent update",
+        "other changes to this tenant's destinations were saved at the same moment; "
+        "send the request again",
     )
 
 
@@ -174,16 +185,17 @@ class DestinationAdmin:
             mapping=body.get("mapping"),
             timeout_seconds=timeout,
             connect_timeout_seconds=min(MAX_CONNECT_TIMEOUT_SECONDS, timeout),
-            retry_schedule_seconds=tuple(
-                body.get("retry_schedule_seconds", self.default_schedule)
-            ),
+            retry_schedule_seconds=tuple(body.get("retry_schedule_seconds", self.default_schedule)),
             enabled=True,
             disabled_reason=None,
         )
         created = self.destinations.get(tenant_id, form_id, destination_id) is None
-        signing_secret = self.secrets.put(
-            tenant_id, form_id, destination_id, auth_credentials=_credentials(auth)
-        )
+        try:
+            signing_secret = self.secrets.put(
+                tenant_id, form_id, destination_id, auth_credentials=_credentials(auth)
+            )
+        except DestinationSecretsBusyError as exc:
+            raise _busy() from exc
         self.destinations.put(destination)
         return PutResult(created, {**destination.public(), "signing_secret": signing_secret})
 
@@ -199,7 +211,10 @@ class DestinationAdmin:
         self._check_ids(form_id, destination_id, creating=False)
         if not self.destinations.delete(tenant_id, form_id, destination_id):
             raise not_found("no such destination")
-        self.secrets.delete(tenant_id, form_id, destination_id)
+        try:
+            self.secrets.delete(tenant_id, form_id, destination_id)
+        except DestinationSecretsBusyError as exc:
+            raise _busy() from exc
 
     def rotate_signing_secret(
         self, tenant_id: str, form_id: str, destination_id: str, *, overlap_seconds: int = 86400

@@ -16,14 +16,18 @@ During a signing-secret rotation the previous secrets stay valid until their
 Reads are cached per process (Powertools SecretsProvider); a write refreshes
 the writer's cache.
 
-Writes are read-modify-write of the tenant's whole document without a lock:
-two admins writing the same tenant's secret at the same moment can lose one
-update (Secrets Manager has no conditional put).
+Writes are read-modify-write of the tenant's whole document, made safe by a
+compare-and-swap Secrets Manager does offer: the new document is put under a
+label of its own, then AWSCURRENT is moved to it *from the version that was
+read* (update_secret_version_stage fails when AWSCURRENT has moved on since).
+A writer that loses the race reads again and reapplies its change, so two
+admins saving the same tenant's destinations at once both keep their change.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,10 +49,22 @@ DEFAULT_OVERLAP_SECONDS = 86400
 # Powertools caches by name and transform only, never by VersionStage: every read
 # here asks for AWSCURRENT explicitly (moto answers stale values without a stage).
 _STAGE = "AWSCURRENT"
+# Where a write puts its new version before AWSCURRENT is swapped to it.
+_STAGED = "FORMRELAY_STAGED"
+_WRITE_TRIES = 6
+_WRITE_BACKOFF_SECONDS = 0.2
+# What Secrets Manager answers when the swap's premise no longer holds.
+_LOST_RACE = ("InvalidParameterException", "ResourceExistsException")
+
+Change = Callable[[dict[str, Any]], tuple[Any, bool]]
 
 
 class DestinationSecretsError(FormrelayError):
     """A tenant's destination secret could not be read or is malformed."""
+
+
+class DestinationSecretsBusyError(DestinationSecretsError):
+    """Other writers kept changing the tenant's destination secret: try again."""
 
 
 @dataclass(frozen=True)
@@ -146,16 +162,18 @@ class DestinationSecrets:
         Returns the newest signing secret.
         """
         key = _entry_key(form_id, destination_id)
-        document, exists = self._read_for_write(tenant_id)
-        destinations = document.setdefault("destinations", {})
-        entry = destinations.setdefault(key, {"signing_secrets": [], "auth": {}})
-        now = self._clock()
-        if not _unexpired(entry, now):
-            entry["signing_secrets"] = [_secret_record(new_signing_secret(), now)]
-        if auth_credentials is not None:
-            entry["auth"] = dict(auth_credentials)
-        self._write(tenant_id, document, exists)
-        return _unexpired(entry, now)[0]
+
+        def change(document: dict[str, Any]) -> tuple[str, bool]:
+            destinations = document.setdefault("destinations", {})
+            entry = destinations.setdefault(key, {"signing_secrets": [], "auth": {}})
+            now = self._clock()
+            if not _unexpired(entry, now):
+                entry["signing_secrets"] = [_secret_record(new_signing_secret(), now)]
+            if auth_credentials is not None:
+                entry["auth"] = dict(auth_credentials)
+            return _unexpired(entry, now)[0], True
+
+        return str(self._update(tenant_id, change))
 
     def rotate_signing_secret(
         self,
@@ -167,63 +185,79 @@ class DestinationSecrets:
     ) -> str:
         """Put a new signing secret first; the previous ones expire after overlap_seconds."""
         key = _entry_key(form_id, destination_id)
-        document, exists = self._read_for_write(tenant_id)
-        entry = document.setdefault("destinations", {}).setdefault(
-            key, {"signing_secrets": [], "auth": {}}
-        )
-        now = self._clock()
-        previous = [
-            {**record, "expires_at": min(_expiry(record), int(now) + overlap_seconds)}
-            for record in entry.get("signing_secrets", [])
-            if _expiry(record) > now
-        ]
-        fresh = new_signing_secret()
-        entry["signing_secrets"] = [_secret_record(fresh, now), *previous]
-        self._write(tenant_id, document, exists)
-        return fresh
+
+        def change(document: dict[str, Any]) -> tuple[str, bool]:
+            entry = document.setdefault("destinations", {}).setdefault(
+                key, {"signing_secrets": [], "auth": {}}
+            )
+            now = self._clock()
+            previous = [
+                {**record, "expires_at": min(_expiry(record), int(now) + overlap_seconds)}
+                for record in entry.get("signing_secrets", [])
+                if _expiry(record) > now
+            ]
+            fresh = new_signing_secret()
+            entry["signing_secrets"] = [_secret_record(fresh, now), *previous]
+            return fresh, True
+
+        return str(self._update(tenant_id, change))
 
     def delete(self, tenant_id: str, form_id: str, destination_id: str) -> None:
         """Forget a destination's credentials (no-op if there are none)."""
-        document, exists = self._read_for_write(tenant_id)
-        if (
-            not exists
-            or document.get("destinations", {}).pop(_entry_key(form_id, destination_id), None)
-            is None
-        ):
-            return
-        self._write(tenant_id, document, exists)
+        key = _entry_key(form_id, destination_id)
 
-    def _read_for_write(self, tenant_id: str) -> tuple[dict[str, Any], bool]:
+        def change(document: dict[str, Any]) -> tuple[None, bool]:
+            return None, document.get("destinations", {}).pop(key, None) is not None
+
+        self._update(tenant_id, change)
+
+    def _update(self, tenant_id: str, change: Change) -> Any:
+        """Apply change to the tenant's document and swap it in; on a lost race, again."""
+        for _ in range(_WRITE_TRIES):
+            document, version_id = self._read_for_write(tenant_id)
+            result, changed = change(document)
+            if not changed or self._swap(tenant_id, document, version_id):
+                return result
+            time.sleep(random.uniform(0, _WRITE_BACKOFF_SECONDS))
+        raise DestinationSecretsBusyError(f"{self.secret_name(tenant_id)} kept changing")
+
+    def _read_for_write(self, tenant_id: str) -> tuple[dict[str, Any], str | None]:
+        """The current document (uncached) and its version id (None: no secret yet)."""
         name = self.secret_name(tenant_id)
         try:
             answer = self.secretsmanager.get_secret_value(SecretId=name, VersionStage=_STAGE)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return {"destinations": {}}, False
+                return {"destinations": {}}, None
             raise
         document = json.loads(answer["SecretString"])
         if not isinstance(document, dict):
             raise DestinationSecretsError(f"{name} does not hold a JSON object")
-        return document, True
+        return document, answer["VersionId"]
 
-    def _write(self, tenant_id: str, document: dict[str, Any], exists: bool) -> None:
+    def _swap(self, tenant_id: str, document: dict[str, Any], read: str | None) -> bool:
+        """Make document current if the current version is still `read`; False if it is not."""
         name = self.secret_name(tenant_id)
         text = json.dumps(document, sort_keys=True)
-        if exists:
-            self.secretsmanager.put_secret_value(
-                SecretId=name, SecretString=text, VersionStages=[_STAGE]
-            )
-        else:
-            try:
+        try:
+            if read is None:
                 self.secretsmanager.create_secret(Name=name, SecretString=text)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceExistsException":
-                    raise
-                # Created by someone else since our read: write over it.
-                self.secretsmanager.put_secret_value(
-                    SecretId=name, SecretString=text, VersionStages=[_STAGE]
+            else:
+                staged = self.secretsmanager.put_secret_value(
+                    SecretId=name, SecretString=text, VersionStages=[_STAGED]
                 )
+                self.secretsmanager.update_secret_version_stage(
+                    SecretId=name,
+                    VersionStage=_STAGE,
+                    MoveToVersionId=staged["VersionId"],
+                    RemoveFromVersionId=read,
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _LOST_RACE:
+                return False
+            raise
         self._refresh.add(name)
+        return True
 
 
 def _entry_key(form_id: str, destination_id: str) -> str:

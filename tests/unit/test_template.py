@@ -281,6 +281,7 @@ GRANTS: dict[str, set[str]] = {
         "dynamodb:DeleteItem on ViewsTable",
         "secretsmanager:GetSecretValue on secret:formrelay/destinations/*",
         "secretsmanager:PutSecretValue on secret:formrelay/destinations/*",
+        "secretsmanager:UpdateSecretVersionStage on secret:formrelay/destinations/*",
         "secretsmanager:CreateSecret on secret:formrelay/destinations/*",
     },
     "RedeliveryFunction": APPEND | RATE_LIMIT | {"sqs:SendMessage on DeliveryQueue"},
