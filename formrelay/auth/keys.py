@@ -143,6 +143,9 @@ class KeyDirectory(ViewsTableAdapter):
         self._current: SecretsProvider | None = None
         self._pending: SecretsProvider | None = None
         self._no_pending_until: dict[str, float] = {}
+        # When the cached document lacks a key that the table says exists (a key made
+        # since the cache was filled), it is fetched again, at most once a second.
+        self._refetched_at: dict[str, float] = {}
 
     @property
     def secretsmanager(self) -> SecretsManagerClient:
@@ -305,22 +308,40 @@ class KeyDirectory(ViewsTableAdapter):
             )
 
     def secrets_for(self, tenant_id: str, key_id: str) -> builtins.list[str]:
-        """The secrets a key's signatures may be made with (current, then pending)."""
+        """The secrets a key's signatures may be made with (current, then pending).
+
+        Callers ask only for keys the table holds as active: a key missing from the
+        cached document was made since it was cached, and the document is fetched
+        again (at most once a second per tenant), so a new key works at once.
+        """
+        current = self._cached_keys(tenant_id, CURRENT)
+        if key_id not in current and self._may_refetch(tenant_id):
+            current = self._cached_keys(tenant_id, CURRENT, refetch=True)
         found: list[str] = []
-        for stage in (CURRENT, PENDING):
-            value = self._cached_keys(tenant_id, stage).get(key_id)
+        for value in (current.get(key_id), self._cached_keys(tenant_id, PENDING).get(key_id)):
             if isinstance(value, str) and value and value not in found:
                 found.append(value)
         return found
 
-    def _cached_keys(self, tenant_id: str, stage: str) -> dict[str, Any]:
+    def _may_refetch(self, tenant_id: str) -> bool:
+        now = time.monotonic()
+        if now - self._refetched_at.get(tenant_id, float("-inf")) < 1.0:
+            return False
+        self._refetched_at[tenant_id] = now
+        return True
+
+    def _cached_keys(self, tenant_id: str, stage: str, *, refetch: bool = False) -> dict[str, Any]:
         name = self.secret_name(tenant_id)
         if stage == PENDING and self._no_pending_until.get(name, 0) > time.monotonic():
             return {}
         provider = self._provider(stage)
         try:
             document = provider.get(
-                name, max_age=self.cache_seconds, transform="json", VersionStage=stage
+                name,
+                max_age=self.cache_seconds,
+                transform="json",
+                force_fetch=refetch,
+                VersionStage=stage,
             )
         except GetParameterError:
             if stage == PENDING:

@@ -141,3 +141,22 @@ def test_a_key_without_the_routes_scope_is_refused(directory: Directory) -> None
 
     with pytest.raises(AccessDeniedError, match="scope"):
         directory.authorize(directory.request(key.key_id, secret))
+
+
+def test_a_key_made_after_the_secrets_were_cached_works_at_once(directory: Directory) -> None:
+    cached = KeyDirectory(
+        directory.keys.views_table,
+        "formrelay/tenants/",
+        dynamodb=directory.keys.dynamodb,
+        secretsmanager=directory.keys.secretsmanager,
+        cache_seconds=30,
+    )
+    first, first_secret = directory.keys.create("acme", frozenset({scopes.READ}))
+    assert cached.secrets_for("acme", first.key_id) == [first_secret]  # the document is cached
+
+    second, second_secret = directory.keys.create("acme", frozenset({scopes.READ}))
+
+    assert cached.secrets_for("acme", second.key_id) == [second_secret]
+    # and a rotated-out secret is still served from the cache, as documented
+    directory.keys.revoke("acme", first.key_id)
+    assert cached.secrets_for("acme", first.key_id) == [first_secret]
