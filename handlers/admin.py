@@ -5,22 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from formrelay.api.http import (
     caller,
-    install_error_handlers,
-    install_rate_limit,
+    http_app,
     json_body,
     json_response,
 )
 from formrelay.composition import services
 
 logger = Logger()
-app = APIGatewayHttpResolver()
-install_error_handlers(app, logger)
-install_rate_limit(app, logger, services)
+app = http_app(logger, services)
 
 DESTINATION = "/v1/forms/<form_id>/destinations/<destination_id>"
 MAX_DESTINATION_BYTES = 64 * 1024

@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from formrelay.api.http import caller, install_error_handlers, install_rate_limit, json_response
+from formrelay.api.http import caller, http_app, json_response
 from formrelay.composition import services
 from formrelay.views.history import submission_history, submission_status
 from formrelay.views.listing import parse_query
 
 logger = Logger()
-app = APIGatewayHttpResolver()
-install_error_handlers(app, logger)
-install_rate_limit(app, logger, services)
+app = http_app(logger, services)
 
 
 @app.get("/v1/submissions")

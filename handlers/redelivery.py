@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from formrelay.api.http import (
     caller,
     correlation_id,
-    install_error_handlers,
-    install_rate_limit,
+    http_app,
     json_body,
     json_response,
 )
@@ -22,9 +21,7 @@ from formrelay.delivery.redelivery import RedeliveryRequest, request_redelivery
 from formrelay.intake.strict_json import MalformedJsonError, parse_body
 
 logger = Logger()
-app = APIGatewayHttpResolver()
-install_error_handlers(app, logger)
-install_rate_limit(app, logger, services)
+app = http_app(logger, services)
 
 MAX_OPTIONS_BYTES = 4 * 1024
 

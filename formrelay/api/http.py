@@ -71,6 +71,14 @@ class HasRateLimiter(Protocol):
         ...
 
 
+def http_app(logger: Logger, services: Callable[[], HasRateLimiter]) -> APIGatewayHttpResolver:
+    """An HTTP function's resolver: problems for errors, and every route rate limited."""
+    app = APIGatewayHttpResolver()
+    install_error_handlers(app, logger)
+    install_rate_limit(app, logger, services)
+    return app
+
+
 def install_rate_limit(
     app: APIGatewayHttpResolver,
     logger: Logger,
