@@ -20,6 +20,7 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check formrelay handlers projections tests contract_tests bench
 	$(BIN)/mypy formrelay
+	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
 
 clean:

@@ -22,7 +22,7 @@ from formrelay.auth.tenants import RateLimit
 from formrelay.bootstrap import CONTACT_FORM_SCHEMA
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, StreamId
 from formrelay.domain.ids import new_id
-from formrelay.intake.strict_json import parse_body
+from formrelay.domain.strict_json import parse_body
 from formrelay.local.provision import provision
 from formrelay.local.template import load_template
 from formrelay.registry.schemas import CompiledSchema

@@ -12,7 +12,7 @@ from typing import Any
 from formrelay.auth import scopes
 from formrelay.auth.tenants import Tenant
 from formrelay.composition import Services
-from formrelay.delivery.destinations import Destination
+from formrelay.domain.destinations import Destination
 
 CONTACT_FORM_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",

@@ -18,7 +18,7 @@ from formrelay.api.http import (
 from formrelay.api.problems import bad_request
 from formrelay.composition import services
 from formrelay.delivery.redelivery import RedeliveryRequest, request_redelivery
-from formrelay.intake.strict_json import MalformedJsonError, parse_body
+from formrelay.domain.strict_json import MalformedJsonError, parse_body
 
 logger = Logger()
 app = http_app(logger, services)

@@ -38,8 +38,8 @@ from formrelay.domain.errors import (
     UnknownKeyError,
 )
 from formrelay.domain.ids import TENANT_ID, check
-from formrelay.views import keys as vk
-from formrelay.views.table import ViewsTableAdapter, condition_failed
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

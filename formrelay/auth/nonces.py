@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from formrelay.views import keys as vk
-from formrelay.views.table import ViewsTableAdapter, condition_failed
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
     pass

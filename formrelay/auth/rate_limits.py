@@ -44,8 +44,8 @@ from botocore.exceptions import ClientError
 
 from formrelay.auth.tenants import RateLimit
 from formrelay.domain.errors import InvalidRateLimitError
-from formrelay.views import keys as vk
-from formrelay.views.table import ViewsTableAdapter, condition_failed
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

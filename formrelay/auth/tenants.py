@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from formrelay.domain.errors import InvalidRateLimitError, TenantExistsError, UnknownTenantError
 from formrelay.domain.ids import TENANT_ID, check
-from formrelay.views import keys as vk
-from formrelay.views.table import ViewsTableAdapter, condition_failed
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from formrelay.delivery.destination_secrets import DestinationSecrets
-from formrelay.delivery.destinations import Destination, DestinationDirectory
+from formrelay.delivery.destinations import DestinationDirectory
 from formrelay.delivery.jobs import DeliveryJob
 from formrelay.delivery.leases import DeliveryBusyError, DeliveryLeases
 from formrelay.delivery.mapping import map_body
@@ -29,6 +29,7 @@ from formrelay.delivery.progress import DeliveryProgress, progress
 from formrelay.delivery.ssrf import DestinationRefusedError, check_destination_url
 from formrelay.delivery.webhook import build_request, default_body, encode_body, send
 from formrelay.delivery.workflow import RetryWorkflow
+from formrelay.domain.destinations import Destination
 from formrelay.domain.errors import ConcurrencyError
 from formrelay.domain.events import (
     DELIVERY_ATTEMPTED,

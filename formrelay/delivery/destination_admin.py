@@ -17,16 +17,13 @@ from typing import Any, cast
 
 from formrelay.api.problems import Problem, bad_request, not_found
 from formrelay.delivery.destination_secrets import DestinationSecrets, DestinationSecretsBusyError
-from formrelay.delivery.destinations import (
-    DEFAULT_RETRY_SCHEDULE,
-    Destination,
-    DestinationDirectory,
-)
+from formrelay.delivery.destinations import DestinationDirectory
 from formrelay.delivery.mapping import mapping_problems
 from formrelay.delivery.ssrf import DestinationRefusedError, Resolver, check_destination_url
+from formrelay.domain.destinations import DEFAULT_RETRY_SCHEDULE, Destination
 from formrelay.domain.errors import InvalidIdentifierError
 from formrelay.domain.ids import DESTINATION_ID, FORM_ID, check
-from formrelay.intake.strict_json import MalformedJsonError, parse_body
+from formrelay.domain.strict_json import MalformedJsonError, parse_body
 from formrelay.registry.forms import FormCatalog
 from formrelay.registry.schemas import CompiledSchema, schemas_root
 

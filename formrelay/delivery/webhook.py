@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 
-from formrelay.delivery.destinations import Destination
 from formrelay.delivery.outcomes import (
     RETRYABLE,
     AttemptResult,
@@ -20,6 +19,7 @@ from formrelay.delivery.outcomes import (
     parse_retry_after,
 )
 from formrelay.delivery.signatures import signature_header
+from formrelay.domain.destinations import Destination
 
 EXCERPT_BYTES = 512
 USER_AGENT = "formrelay-webhooks/0.1"

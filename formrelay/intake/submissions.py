@@ -10,7 +10,7 @@ from formrelay.auth.signing import body_sha256
 from formrelay.domain.errors import ConcurrencyError, InvalidIdentifierError
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, RecordedEvent, StreamId
 from formrelay.domain.ids import FORM_ID, SUBMISSION_ID, check, new_id
-from formrelay.intake.strict_json import MalformedJsonError, parse_body
+from formrelay.domain.strict_json import MalformedJsonError, parse_body
 from formrelay.registry.forms import FormCatalog
 from formrelay.store.port import EventStore
 

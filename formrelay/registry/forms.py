@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from formrelay.delivery.destinations import Destination
+from formrelay.domain.destinations import Destination
 from formrelay.domain.ids import FORM_ID, check
 from formrelay.registry.schemas import CompiledSchema
-from formrelay.views import keys as vk
-from formrelay.views.table import ViewsTableAdapter
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter
+from formrelay.tables.destination_items import destination_from_item
 
 if TYPE_CHECKING:
     pass
@@ -45,7 +46,7 @@ class FormCatalog(ViewsTableAdapter):
         if schema_item is None:
             return None
         destinations = tuple(
-            Destination.from_item(i) for i in items if i.get("kind", {}).get("S") == "destination"
+            destination_from_item(i) for i in items if i.get("kind", {}).get("S") == "destination"
         )
         return Form(
             tenant_id=tenant_id,

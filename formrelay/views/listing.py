@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from formrelay.api.problems import bad_request
 from formrelay.domain.errors import InvalidIdentifierError
 from formrelay.domain.ids import FORM_ID, check
-from formrelay.views import keys as vk
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter
 from formrelay.views.status import DEAD_LETTERED, DELIVERED, DELIVERING, FAILED, RECEIVED
-from formrelay.views.table import ViewsTableAdapter
 
 if TYPE_CHECKING:
     pass

@@ -21,8 +21,8 @@ from formrelay.domain.events import (
     SUBMISSION_RECEIVED,
     RecordedEvent,
 )
-from formrelay.views import keys as vk
-from formrelay.views.table import ViewsTableAdapter, condition_failed
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter, condition_failed
 
 if TYPE_CHECKING:
     pass

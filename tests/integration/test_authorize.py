@@ -17,7 +17,7 @@ from formrelay.auth.authorize import AccessDeniedError, AuthorizationRequest, au
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
 from formrelay.auth.signing import sign_request
-from formrelay.views import keys as vk
+from formrelay.tables import keys as vk
 from tests.support.template_aws import template_aws
 
 ROUTE = "GET /v1/submissions/{submission_id}"

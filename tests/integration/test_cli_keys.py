@@ -1,7 +1,7 @@
 """`formrelay tenants|keys ...` on moto: what an operator types, what they see.
 
 Given the template's tables in moto and VIEWS_TABLE/TENANT_SECRET_PREFIX set as
-on an operator's shell, each test drives `formrelay.cli.main` and reads stdout
+on an operator's shell, each test drives `formrelay.cli.main.main` and reads stdout
 (data, secrets once) and stderr (messages, errors: never a traceback).
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from formrelay.auth.keys import KeyDirectory
-from formrelay.cli import main
-from formrelay.cli_keys import Target, resolve_target
+from formrelay.cli.keys import Target, resolve_target
+from formrelay.cli.main import main
 from formrelay.settings import ConfigurationError
 from tests.support.template_aws import TemplateAws, template_aws
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from formrelay import cli_destinations
 from formrelay.bootstrap import seed_tenant
+from formrelay.cli import destinations as cli_destinations
 from formrelay.client import Credentials, FormrelayClient
 from formrelay.composition import Services, services
 from formrelay.delivery.destination_secrets import DestinationSecrets

@@ -21,7 +21,7 @@ import pytest
 from formrelay.composition import services
 from formrelay.local.functions import load_handler
 from formrelay.local.template import load_template
-from formrelay.views import keys as vk
+from formrelay.tables import keys as vk
 from tests.support.template_aws import template_aws
 
 TEMPLATE = load_template()

@@ -18,7 +18,7 @@ from formrelay.auth.tenants import RateLimit
 from formrelay.local import dynamodb_atomicity
 from formrelay.local.provision import provision_table
 from formrelay.local.template import load_template
-from formrelay.views import keys as vk
+from formrelay.tables import keys as vk
 from tests.support.template_aws import template_aws
 
 TABLE = "formrelay-ViewsTable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from formrelay.cli import build_parser
+from formrelay.cli.main import build_parser
 from formrelay.local.dev import LocalStack
 from formrelay.settings import ConfigurationError
 

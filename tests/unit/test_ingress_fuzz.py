@@ -17,7 +17,7 @@ from formrelay.auth.signing import (
     verify_signature,
 )
 from formrelay.domain.errors import SignatureError
-from formrelay.intake.strict_json import MalformedJsonError, parse_body
+from formrelay.domain.strict_json import MalformedJsonError, parse_body
 
 KEY_ID, SECRET = "acme.0123456789abcdef", "frsk_fuzz"
 ANY_TEXT = st.text(max_size=120)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from formrelay.intake.strict_json import MalformedJsonError, parse_body
+from formrelay.domain.strict_json import MalformedJsonError, parse_body
 
 
 def nested(depth: int) -> bytes:

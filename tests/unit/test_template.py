@@ -446,7 +446,7 @@ def test_every_dynamodb_statement_of_the_tenant_role_is_held_to_leading_keys(
 def test_the_leading_key_patterns_cover_one_tenants_keys_and_no_one_elses() -> None:
     from formrelay.domain.events import StreamId
     from formrelay.store.items import stream_key
-    from formrelay.views import keys as vk
+    from formrelay.tables import keys as vk
 
     def keys_of(tenant: str) -> list[str]:
         return [

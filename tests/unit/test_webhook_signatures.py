@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from formrelay.delivery.destinations import Destination
 from formrelay.delivery.signatures import new_signing_secret, signature_header
 from formrelay.delivery.webhook import build_request
+from formrelay.domain.destinations import Destination
 
 BODY = b'{"type":"submission.received","data":{"name":"Ada"}}'
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from formrelay.cli.common import add_credentials, print_answer
 from formrelay.client import Credentials, FormrelayClient
 
 COMMAND = "destinations"
@@ -20,8 +21,6 @@ class UsageError(ValueError):
 
 def add_commands(subparsers: Any) -> None:
     """Register `destinations put|get|delete` on the top-level subparsers."""
-    from formrelay.cli import _add_credentials  # here: formrelay.cli imports this module
-
     parser = subparsers.add_parser(COMMAND, help="manage a form's destinations (admin key)")
     actions = parser.add_subparsers(dest="destinations_command", required=True)
 
@@ -45,12 +44,12 @@ def add_commands(subparsers: Any) -> None:
     put.add_argument("--mapping", help="field mapping as JSON (or @file)")
     put.add_argument("--timeout", type=float, help="read timeout in seconds (1-30)")
     put.add_argument("--retry-schedule", help='seconds between retries, e.g. "5,300,1800"')
-    _add_credentials(put)
+    add_credentials(put)
 
     for name, helptext in (("get", "show a destination"), ("delete", "remove a destination")):
         action = actions.add_parser(name, help=helptext)
         _add_target(action)
-        _add_credentials(action)
+        add_credentials(action)
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:
@@ -60,23 +59,21 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one `destinations` command; 0 on success, 1 if the API refused, 2 on bad flags."""
-    from formrelay.cli import _print_answer
-
     client = FormrelayClient(Credentials.resolve(args.endpoint, args.key_id, args.secret))
     if args.destinations_command == "get":
-        return _print_answer(client.get_destination(args.form, args.destination_id))
+        return print_answer(client.get_destination(args.form, args.destination_id))
     if args.destinations_command == "delete":
         response = client.delete_destination(args.form, args.destination_id)
         if response.status_code == 204:
             print(f"deleted {args.form}/{args.destination_id}", file=sys.stderr)
             return 0
-        return _print_answer(response)
+        return print_answer(response)
     try:
         body = put_body(args)
     except UsageError as exc:
         print(f"formrelay destinations put: {exc}", file=sys.stderr)
         return 2
-    return _print_answer(client.put_destination(args.form, args.destination_id, body))
+    return print_answer(client.put_destination(args.form, args.destination_id, body))
 
 
 def put_body(args: argparse.Namespace) -> dict[str, Any]:

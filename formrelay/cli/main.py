@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from formrelay import cli_destinations, cli_keys, cli_redeliver
+from formrelay.cli import destinations as cli_destinations
+from formrelay.cli import keys as cli_keys
+from formrelay.cli import redeliver as cli_redeliver
+from formrelay.cli.common import add_credentials, print_answer
 from formrelay.client import Credentials, CredentialsError, FormrelayClient, verify_history
 from formrelay.domain.errors import IntegrityError
 from formrelay.settings import ConfigurationError, parse_secret_cache_seconds
-
-
-def _add_credentials(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint", help="API endpoint (or FORMRELAY_ENDPOINT)")
-    parser.add_argument("--key-id", help="API key id (or FORMRELAY_KEY_ID)")
-    parser.add_argument("--secret", help="API key secret (or FORMRELAY_SECRET)")
 
 
 def _secret_cache_seconds(text: str) -> int:
@@ -64,13 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--form", required=True, help="form id")
     submit.add_argument("--data", required=True, help="the submission as JSON (or @file)")
     submit.add_argument("--idempotency-key", help="makes retries of this submit safe")
-    _add_credentials(submit)
+    add_credentials(submit)
 
     for name, helptext in (("status", "a submission's status"), ("history", "its events")):
         sub = commands.add_parser(name, help=helptext)
         sub.add_argument("submission_id")
-        _add_credentials(sub)
-    cli_redeliver.add_command(commands, _add_credentials)
+        add_credentials(sub)
+    cli_redeliver.add_command(commands)
     cli_destinations.add_commands(commands)
     cli_keys.add_commands(commands)
     return parser
@@ -80,16 +75,6 @@ def _client(args: argparse.Namespace) -> FormrelayClient:
     return FormrelayClient(Credentials.resolve(args.endpoint, args.key_id, args.secret))
 
 
-def _print_answer(response: httpx.Response) -> int:
-    try:
-        document: Any = response.json()
-    except ValueError:
-        document = {"status": response.status_code, "body": response.text}
-    stream = sys.stdout if response.is_success else sys.stderr
-    print(json.dumps(document, indent=2, ensure_ascii=False), file=stream)
-    return 0 if response.is_success else 1
-
-
 def _submit(args: argparse.Namespace) -> int:
     text = args.data
     if text.startswith("@"):
@@ -97,12 +82,12 @@ def _submit(args: argparse.Namespace) -> int:
     response = _client(args).submit(
         args.form, text.encode("utf-8"), idempotency_key=args.idempotency_key
     )
-    return _print_answer(response)
+    return print_answer(response)
 
 
 def _history(args: argparse.Namespace) -> int:
     response = _client(args).history(args.submission_id)
-    code = _print_answer(response)
+    code = print_answer(response)
     if code == 0:
         try:
             verify_history(response.json())
@@ -140,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "submit":
             return _submit(args)
         if args.command == "status":
-            return _print_answer(_client(args).status(args.submission_id))
+            return print_answer(_client(args).status(args.submission_id))
         return _history(args)
     except CredentialsError as exc:
         print(f"formrelay: {exc}", file=sys.stderr)

@@ -8,10 +8,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from formrelay.cli.common import add_credentials
 from formrelay.client import FormrelayClient
 
 
-def add_command(commands: Any, add_credentials: Any) -> None:
+def add_command(commands: Any) -> None:
     """Register `redeliver` on the CLI's subcommands."""
     parser = commands.add_parser(
         "redeliver",

@@ -1,0 +1,1 @@
+"""`formrelay ...`: one module per command group; `main` is the entry point."""
