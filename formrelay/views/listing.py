@@ -5,17 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from formrelay.api.problems import bad_request
 from formrelay.domain.errors import InvalidIdentifierError
 from formrelay.domain.ids import FORM_ID, check
 from formrelay.tables import keys as vk
 from formrelay.tables.base import ViewsTableAdapter
+from formrelay.views.errors import InvalidCursorError, InvalidListingQueryError
 from formrelay.views.status import DEAD_LETTERED, DELIVERED, DELIVERING, FAILED, RECEIVED
-
-if TYPE_CHECKING:
-    pass
 
 STATUSES = (RECEIVED, DELIVERING, DELIVERED, FAILED, DEAD_LETTERED)
 MAX_LIMIT = 100
@@ -34,25 +31,27 @@ class ListingQuery:
 
 
 def parse_query(tenant_id: str, params: dict[str, str]) -> ListingQuery:
-    """A listing query from query-string parameters; 400 problem if malformed."""
+    """A listing query from query-string parameters; InvalidListingQueryError if malformed."""
     unknown = set(params) - {"status", "form_id", "since", "limit", "cursor"}
     if unknown:
-        raise bad_request(f"unknown query parameters: {', '.join(sorted(unknown))}")
+        raise InvalidListingQueryError(f"unknown query parameters: {', '.join(sorted(unknown))}")
     status = params.get("status", "")
     if status not in STATUSES:
-        raise bad_request(f"status must be one of {', '.join(STATUSES)}")
+        raise InvalidListingQueryError(f"status must be one of {', '.join(STATUSES)}")
     form_id = params.get("form_id")
     try:
         if form_id is not None:
             check(FORM_ID, form_id, "form_id")
     except InvalidIdentifierError as exc:
-        raise bad_request(str(exc)) from exc
+        raise InvalidListingQueryError(str(exc)) from exc
     limit_text = params.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
-        raise bad_request(f"limit must be 1 to {MAX_LIMIT}")
+        raise InvalidListingQueryError(f"limit must be 1 to {MAX_LIMIT}")
     since = params.get("since")
     if since is not None and (len(since) > 40 or not since[:4].isdigit()):
-        raise bad_request("since must be an RFC 3339 UTC time such as 2026-01-31T00:00:00Z")
+        raise InvalidListingQueryError(
+            "since must be an RFC 3339 UTC time such as 2026-01-31T00:00:00Z"
+        )
     return ListingQuery(tenant_id, status, form_id, since, int(limit_text), params.get("cursor"))
 
 
@@ -98,8 +97,8 @@ def _decode_cursor(cursor: str, tenant_id: str) -> dict[str, Any]:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         pk = key["gsi1pk"]["S"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise bad_request("cursor is not one this API gave out") from exc
+        raise InvalidCursorError() from exc
     # A cursor names its tenant: one tenant's cursor never opens another's listing.
     if not isinstance(pk, str) or not pk.startswith(vk.tenant_pk(tenant_id) + "#"):
-        raise bad_request("cursor is not one this API gave out")
+        raise InvalidCursorError()
     return dict(key)

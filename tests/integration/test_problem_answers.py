@@ -8,20 +8,16 @@ let through. The answers are pinned word for word: clients match on `type`, read
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 
 from formrelay.composition import services
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, StreamId
 from formrelay.local.functions import load_handler
+from tests.support.http_events import Context, http_event
 from tests.support.template_aws import template_aws
 
 TENANT = "acme"
@@ -32,67 +28,6 @@ CONTACT_SCHEMA = {
     "required": ["email", "name"],
     "properties": {"email": {"type": "string"}, "name": {"type": "string", "minLength": 1}},
 }
-
-
-@dataclass
-class Context:
-    """The parts of the Lambda context the handlers' logger reads."""
-
-    function_name: str = "test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-
-def http_event(
-    route: str,
-    path: str,
-    *,
-    body: bytes = b"",
-    query: str = "",
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway HTTP API (v2) event after the authorizer let the request through."""
-    method = route.split(" ", 1)[0]
-    sent = {"x-fr-content-sha256": hashlib.sha256(body).hexdigest()}
-    if body:
-        sent["content-type"] = "application/json"
-    sent.update(headers or {})
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": sent,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "authorizer": {
-                "lambda": {
-                    "tenant_id": TENANT,
-                    "key_id": f"{TENANT}.0123456789abcdef",
-                    "scopes": "submit,read,admin",
-                }
-            },
-            "domainName": "localhost",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "test",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": route,
-            "stage": "$default",
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "body": body.decode("utf-8", errors="surrogateescape"),
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
-    return event
 
 
 HANDLERS = {
@@ -110,7 +45,7 @@ HANDLERS = {
 def send(route: str, path: str, **kwargs: Any) -> dict[str, Any]:
     """The handler's answer to one request."""
     answer: dict[str, Any] = load_handler(HANDLERS[route])(
-        http_event(route, path, **kwargs), Context()
+        http_event(route, path, tenant_id=TENANT, **kwargs), Context()
     )
     return answer
 
