@@ -53,6 +53,9 @@ class Settings:
     # How long a function trusts the limits it read from a tenant or key item
     # (RATE_LIMIT_CACHE_SECONDS).
     rate_limit_cache_seconds: int = 30
+    # The secret whose value signs the listing's page cursors (LISTING_CURSOR_KEY_SECRET):
+    # the query function's alone; empty elsewhere (a cursor then cannot be made or read).
+    listing_cursor_key_secret: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +95,7 @@ class Settings:
             secret_cache_seconds=parse_secret_cache_seconds(
                 env.get(SECRET_CACHE_VARIABLE, str(DEFAULT_SECRET_CACHE_SECONDS))
             ),
+            listing_cursor_key_secret=env.get("LISTING_CURSOR_KEY_SECRET", "").strip(),
         )
 
 

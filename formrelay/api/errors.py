@@ -38,7 +38,11 @@ from formrelay.intake.errors import (
     SubmissionInvalidError,
     SubmissionNotAnObjectError,
 )
-from formrelay.views.errors import InvalidCursorError, InvalidListingQueryError
+from formrelay.views.errors import (
+    InvalidCursorError,
+    InvalidListingQueryError,
+    ListingRefusedError,
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     # The listing
     InvalidListingQueryError: _BAD_REQUEST,
     InvalidCursorError: _BAD_REQUEST,
+    ListingRefusedError: _BAD_REQUEST,  # DynamoDB's ValidationException: never retried
 }
 
 

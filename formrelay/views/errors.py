@@ -14,3 +14,10 @@ class InvalidCursorError(InvalidListingQueryError):
 
     def __init__(self) -> None:
         super().__init__("cursor is not one this API gave out")
+
+
+class ListingRefusedError(InvalidListingQueryError):
+    """DynamoDB refused the listing's query as invalid (a ValidationException)."""
+
+    def __init__(self) -> None:
+        super().__init__("the listing query is not one that can be answered")

@@ -8,6 +8,7 @@ let through. The answers are pinned word for word: clients match on `type`, read
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -121,6 +122,11 @@ PRIMARY = "/v1/forms/contact/destinations/primary"
 FORM_ID_PATTERN = "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
 DESTINATION_ID_PATTERN = "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
 STATUSES = "received, delivering, delivered, failed, dead_lettered"
+
+# What cursors were before they were signed: base64 of a (partial) LastEvaluatedKey.
+UNSIGNED_START_KEY = base64.urlsafe_b64encode(
+    json.dumps({"gsi1pk": {"S": f"T#{TENANT}#STATUS#received"}}).encode()
+).decode()
 
 # (name, route, path, request, the document answered)
 CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
@@ -301,6 +307,28 @@ CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         LISTING,
         "/v1/submissions",
         {"query": "status=received&cursor=garbage"},
+        bad_request("cursor is not one this API gave out"),
+    ),
+    # Odd input that once answered 500
+    (
+        "listing with limit superscript two",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&limit=%C2%B2"},
+        bad_request("limit must be 1 to 100"),
+    ),
+    (
+        "listing with since in superscript digits",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&since=%C2%B2%C2%B2%C2%B2%C2%B2-01-01"},
+        bad_request("since must be an RFC 3339 UTC time such as 2026-01-31T00:00:00Z"),
+    ),
+    (
+        "listing with an unsigned start key as cursor",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&cursor=" + UNSIGNED_START_KEY},
         bad_request("cursor is not one this API gave out"),
     ),
     # Redelivery

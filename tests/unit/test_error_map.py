@@ -28,6 +28,7 @@ from formrelay.domain import errors as domain
 from formrelay.domain.errors import FormrelayError, Violation
 from formrelay.intake.errors import SubmissionInvalidError, SubmissionNotAnObjectError
 from formrelay.settings import ConfigurationError
+from formrelay.views.cursor_key import CursorKeyUnavailableError
 from formrelay.views.errors import InvalidCursorError
 from tests.support.http_events import Context, http_event
 
@@ -58,6 +59,7 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     DestinationSecretsBusyError: "the destination admin answers it as DestinationsBusyError",
     DestinationRefusedError: "the destination admin answers it as a violation at /url",
     ConfigurationError: "a function without its settings is our deployment's fault",
+    CursorKeyUnavailableError: "a query function that cannot read its cursor key is misdeployed",
 }
 
 

@@ -37,6 +37,11 @@ ENV_NAMES = {
     "RATE_LIMIT_BURST",
     "SECRET_CACHE_SECONDS",
 }
+# Only the query function's: the secret that signs its listing cursors.
+QUERY_ENV_NAMES = {"LISTING_CURSOR_KEY_SECRET"}
+CURSOR_KEY_ARN = (
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:formrelay-ListingCursorKey-AbC123"
+)
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
 RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
 
@@ -61,6 +66,7 @@ def resources(template: dict[str, Any]) -> ResourceMap:
             "QueueName": "formrelay-DeliveryQueue",
         },
         "DeliveryDLQ": {"Arn": "arn:aws:sqs:us-east-1:123456789012:formrelay-DeliveryDLQ"},
+        "ListingCursorKey": {"Ref": CURSOR_KEY_ARN, "Id": CURSOR_KEY_ARN},
     }
     register_functions(template, mapped, "formrelay")
     mapped["DeliveryRetryStateMachine"] = {
@@ -127,7 +133,7 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
 
 def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]) -> None:
     env = merged_environment(functions)
-    assert set(env) == ENV_NAMES
+    assert set(env) == ENV_NAMES | QUERY_ENV_NAMES
     assert env["EVENTS_TABLE"] == "formrelay-EventsTable"
     assert env["VIEWS_TABLE"] == "formrelay-ViewsTable"
     assert env["DELIVERY_QUEUE_URL"].endswith("/formrelay-DeliveryQueue")
@@ -139,7 +145,12 @@ def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]
     assert env["FORMRELAY_TIME_SCALE"] == "1"
     assert (env["RATE_LIMIT_PER_SECOND"], env["RATE_LIMIT_BURST"]) == ("50", "100")
     assert env["SECRET_CACHE_SECONDS"] == "30"
-    assert all(spec.environment == env for spec in functions.values())
+    shared = {name: value for name, value in env.items() if name not in QUERY_ENV_NAMES}
+    assert all(
+        spec.environment == shared for lid, spec in functions.items() if lid != "QueryFunction"
+    )
+    assert functions["QueryFunction"].environment == env
+    assert env["LISTING_CURSOR_KEY_SECRET"] == CURSOR_KEY_ARN
 
 
 def test_routes_sit_behind_the_request_signer(
@@ -268,7 +279,11 @@ GRANTS: dict[str, set[str]] = {
     },
     "IngestFunction": APPEND | RATE_LIMIT | {"dynamodb:Query on ViewsTable"},  # the form
     "QueryFunction": RATE_LIMIT
-    | {"dynamodb:Query on EventsTable", "dynamodb:Query on ViewsTable/index/gsi1"},
+    | {
+        "dynamodb:Query on EventsTable",
+        "dynamodb:Query on ViewsTable/index/gsi1",
+        "secretsmanager:GetSecretValue on ListingCursorKey",  # signs listing cursors
+    },
     "StatusViewFunction": {"dynamodb:Query on EventsTable", "dynamodb:PutItem on ViewsTable"},
     "DispatcherFunction": {"sqs:SendMessage on DeliveryQueue"},
     "ConnectorFunction": DELIVER | {"states:StartExecution on DeliveryRetryStateMachine"},
@@ -390,6 +405,20 @@ def test_key_secrets_and_destination_secrets_are_granted_apart(template: dict[st
         "RetryAttemptFunction",
     }:
         assert _secret_patterns(template, logical_id) == set(), logical_id
+
+
+def test_only_the_query_function_may_read_the_cursor_key(template: dict[str, Any]) -> None:
+    key = template["Resources"]["ListingCursorKey"]
+    assert key["Type"] == "AWS::SecretsManager::Secret"
+    generated = key["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32 and "SecretString" not in key["Properties"]
+    readers = {
+        logical_id
+        for logical_id in GRANTS
+        if any(grant.endswith(" on ListingCursorKey") for grant in _grants(template, logical_id))
+    }
+    assert readers == {"QueryFunction"}
+    assert json.dumps(template["Globals"]).count("ListingCursorKey") == 0
 
 
 def test_the_retry_workflow_may_invoke_only_its_attempt_function(
