@@ -101,7 +101,7 @@ class SubmissionListing(ViewsTableAdapter):
         if query.form_id:
             arguments["FilterExpression"] = "form_id = :form"
             values[":form"] = {"S": query.form_id}
-        if query.cursor is not None:
+        if query.cursor:  # an empty cursor is the first page, as it always was
             position = self.cursors.open(query.cursor, query.scope())
             arguments["ExclusiveStartKey"] = _start_key(query, position)
         try:
