@@ -22,12 +22,22 @@ from formrelay.local.sink import Sink
 HANDLERS = '''
 """Throwaway handlers for the local runtime tests: they record what they get."""
 import json
+import os
+
+from formrelay.composition import environment
 
 CALLS = {"authorizer": [], "echo": [], "stream_all": [], "stream_filtered": [], "consume": []}
 SEEN = {}
+ENVIRONMENTS = {}
+
+
+def _saw(name):
+    """The environment this function's container gives it, and what os.environ holds."""
+    ENVIRONMENTS[name] = (dict(environment()), os.environ.get("JOBS_QUEUE_URL"))
 
 
 def authorizer(event, context):
+    _saw("authorizer")
     CALLS["authorizer"].append(event)
     if event["headers"].get("x-test-mode") == "garbage":
         return "not a simple response"
@@ -72,6 +82,7 @@ def stream_filtered(event, context):
 
 
 def consume(event, context):
+    _saw("consume")
     failures = []
     for record in event["Records"]:
         CALLS["consume"].append(record["body"])
@@ -90,7 +101,6 @@ Globals:
     Environment:
       Variables:
         EVENTS_TABLE: !Ref EventsTable
-        JOBS_QUEUE_URL: !Ref JobsQueue
 Resources:
   EventsTable:
     Type: AWS::DynamoDB::Table
@@ -179,6 +189,9 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: frt_handlers.consume
+      Environment:
+        Variables:
+          JOBS_QUEUE_URL: !Ref JobsQueue
       Events:
         Jobs:
           Type: SQS
@@ -404,7 +417,20 @@ def test_sink_records_requests_and_lists_them() -> None:
     assert json.loads(listed[0]["body"]) == {"a": 1}
 
 
-def test_stack_sets_the_functions_environment(stack: LocalStack) -> None:
+def test_each_function_sees_only_its_own_environment(
+    stack: LocalStack, handlers: ModuleType, http: httpx.Client
+) -> None:
+    http.post("/v1/things/a", headers=AUTH_HEADERS)
+    boto3.client("sqs").send_message(QueueUrl=stack.resources["JobsQueue"]["Ref"], MessageBody="e")
+    wait_until(lambda: "consume" in handlers.ENVIRONMENTS and "authorizer" in handlers.ENVIRONMENTS)
+
+    queue_url = stack.resources["JobsQueue"]["Ref"]
+    consumer, consumer_sees = handlers.ENVIRONMENTS["consume"]
+    authorizer, authorizer_sees = handlers.ENVIRONMENTS["authorizer"]
+    assert consumer == {"EVENTS_TABLE": "frt-EventsTable", "JOBS_QUEUE_URL": queue_url}
+    assert authorizer == {"EVENTS_TABLE": "frt-EventsTable"}
+    # Only what every function has alike is in the process's environment
+    assert consumer_sees is None and authorizer_sees is None
+    assert "JOBS_QUEUE_URL" not in os.environ
     assert os.environ["EVENTS_TABLE"] == "frt-EventsTable"
-    assert os.environ["JOBS_QUEUE_URL"] == stack.resources["JobsQueue"]["Ref"]
     assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint
