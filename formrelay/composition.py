@@ -222,7 +222,9 @@ class Container:
     import of the handler's module) inside `serving()`; on Lambda there is none.
     """
 
-    def __init__(self, environment: Mapping[str, str], *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, environment: Mapping[str, str], *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.environment: Mapping[str, str] = MappingProxyType(dict(environment))
         self.services = Services(environment=self.environment, clock=clock)
 

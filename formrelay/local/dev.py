@@ -87,7 +87,7 @@ class LocalStack:
         allow_destinations: HOST:PORT entries for $DELIVERY_ALLOWED_DESTINATIONS
         (empty: the template's value).
         secret_cache_seconds: $SECRET_CACHE_SECONDS for the functions (None: the
-        template's value); 0 turns the secret caches off.
+        template's value); 0 turns the secret caches off, 1 lets tests watch a rotation.
         clock: what the functions' secret caches measure their age on.
         """
         self.template_path = template
@@ -160,7 +160,7 @@ class LocalStack:
         return self._runtimes[logical_id]
 
     def operator_services(self) -> Services:
-        """Services for an operator's tools on this stack (seeding, the CLI, tests).
+        """Services for an operator's tools on this stack (the demo seed, tests).
 
         An operator acts for every function, so these name every table, the queue,
         the state machine and both secret prefixes, as the template's resources
