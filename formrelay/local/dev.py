@@ -131,7 +131,9 @@ class LocalStack:
         }
         # Each function's environment lives in its containers (formrelay.composition); the
         # process gets only what every function has alike, for code that reads os.environ.
-        os.environ.update(shared_environment(self.functions.values()))
+        shared = shared_environment(self.functions.values())
+        os.environ.update(shared)
+        _warn_unshared_powertools(self.functions.values(), shared)
         asl_timing.install(scale)
         self._runtimes = {
             logical_id: FunctionRuntime(spec, clock=self.clock)
@@ -263,6 +265,16 @@ class LocalStack:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _warn_unshared_powertools(specs: Iterable[FunctionSpec], shared: dict[str, str]) -> None:
+    """Powertools reads its settings from os.environ, which holds only shared variables."""
+    declared = {name for spec in specs for name in spec.environment}
+    for name in sorted(declared - set(shared)):
+        if name.startswith("POWERTOOLS_"):
+            logger.warning(
+                "%s is not the same in every function: locally Powertools keeps its default", name
+            )
 
 
 def _post(url: str, document: dict[str, Any]) -> None:
