@@ -13,8 +13,9 @@ other), holding
 
 During a signing-secret rotation the previous secrets stay valid until their
 `expires_at`, so deliveries carry every unexpired signature meanwhile.
-Reads are cached per process (Powertools SecretsProvider); a write refreshes
-the writer's cache.
+Reads are cached per container (Powertools SecretsProvider) for cache_seconds,
+measured on the injected clock; a write refreshes the writer's cache only: another
+function's container sees the change once its own cache expires, as on AWS.
 
 Writes are read-modify-write of the tenant's whole document, made safe by a
 compare-and-swap Secrets Manager does offer: the new document is put under a
@@ -51,6 +52,8 @@ DEFAULT_OVERLAP_SECONDS = 86400
 _STAGE = "AWSCURRENT"
 # Where a write puts its new version before AWSCURRENT is swapped to it.
 _STAGED = "FORMRELAY_STAGED"
+# Powertools keeps each value this long; when to read again is decided on our clock.
+_POWERTOOLS_MAX_AGE = 10 * 365 * 86400
 _WRITE_TRIES = 6
 _WRITE_BACKOFF_SECONDS = 0.2
 # What Secrets Manager answers when the swap's premise no longer holds.
@@ -92,6 +95,7 @@ class DestinationSecrets:
         self._clock = clock
         self._provider: SecretsProvider | None = None
         self._refresh: set[str] = set()
+        self._fetched_at: dict[str, float] = {}
 
     @property
     def secretsmanager(self) -> SecretsManagerClient:
@@ -128,11 +132,16 @@ class DestinationSecrets:
 
     def _cached_document(self, tenant_id: str) -> dict[str, Any]:
         name = self.secret_name(tenant_id)
-        force = name in self._refresh
+        # The cache's age is measured on the injected clock (Powertools' own expiry,
+        # on the wall clock, is never reached first): a test can let it expire at once.
+        fetched_at = self._fetched_at.get(name)
+        now = self._clock()
+        stale = fetched_at is None or now - fetched_at >= self.cache_seconds
+        force = stale or name in self._refresh
         try:
             document = self.provider.get(
                 name,
-                max_age=self.cache_seconds,
+                max_age=_POWERTOOLS_MAX_AGE,
                 transform="json",
                 force_fetch=force,
                 VersionStage=_STAGE,
@@ -141,6 +150,8 @@ class DestinationSecrets:
             if _not_found(exc):
                 return {}
             raise DestinationSecretsError(f"cannot read {name}") from exc
+        if force:
+            self._fetched_at[name] = now
         self._refresh.discard(name)
         if not isinstance(document, dict):
             raise DestinationSecretsError(f"{name} does not hold a JSON object")
