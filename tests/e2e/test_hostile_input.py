@@ -4,20 +4,24 @@ and the event table holds no event from any of them.
 Every case is one row of ATTACKS. A row names the request (method, path, query, body,
 content type), how it is signed (with whose key, over what), what is done to the signed
 headers (dropped, replaced, repeated), and the answer it must get: from API Gateway (the
-local front mirrors it: `{"message": ...}`) or from our code (problem+json).
+local front mirrors it: `{"message": ...}`) or from our code (problem+json). Requests no
+HTTP client sends (a lowercase method, a broken Content-Length) are rows of RAW_REQUESTS,
+written to a socket byte for byte.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from http.client import HTTPResponse
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -611,7 +615,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
 
 def test_the_tables_hold_distinct_attacks_as_many_as_the_readme_says() -> None:
-    names = [attack.name for attack in ATTACKS]
+    names = [attack.name for attack in ATTACKS] + [raw.name for raw in RAW_REQUESTS]
     assert len(set(names)) == len(names)
     assert len(names) >= 60
     readme = (REPO / "README.md").read_text(encoding="utf-8")
@@ -681,8 +685,137 @@ def test_a_hostile_request_gets_its_4xx_and_writes_no_event(target: Target, atta
         if attack.expect == 403:
             assert response.json() == FORBIDDEN
     assert "Traceback" not in response.text
+    assert "server" not in response.headers  # API Gateway names no server software
     assert target.events() == before
     assert target.probe(attack) == probed
+
+
+# Requests no HTTP client library sends, written to the socket as they are: the front
+# answers each as API Gateway does, a {"message"} JSON 4xx, never an HTML page or a
+# dropped connection, and names no server software.
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """A request written byte for byte, and the answer it must get."""
+
+    name: str
+    expect: int
+    message: str
+    request_line: bytes = b"POST /v1/forms/quiet/submissions HTTP/1.1"
+    headers: tuple[bytes, ...] = ()
+    body: bytes = GOOD
+    signed: bool = True  # carries a valid signature for its method, path and body
+
+
+RAW_REQUESTS = [
+    # No route has a lowercase method (methods are case-sensitive): API Gateway's route miss.
+    RawRequest(
+        "lowercase method",
+        404,
+        "Not Found",
+        request_line=b"post /v1/forms/quiet/submissions HTTP/1.1",
+        headers=(b"Content-Length: %d" % len(GOOD),),
+    ),
+    RawRequest(
+        "lowercase read",
+        404,
+        "Not Found",
+        request_line=b"get /v1/submissions?status=received HTTP/1.1",
+        headers=(b"Content-Length: 0",),
+        body=b"",
+    ),
+    RawRequest("Content-Length not a number", 400, "Bad Request", headers=(b"Content-Length: ab",)),
+    RawRequest("Content-Length negative", 400, "Bad Request", headers=(b"Content-Length: -1",)),
+    RawRequest("Content-Length in hex", 400, "Bad Request", headers=(b"Content-Length: 0x2",)),
+    RawRequest("Content-Length with a sign", 400, "Bad Request", headers=(b"Content-Length: +2",)),
+    RawRequest(
+        "Content-Length as a superscript digit",
+        400,
+        "Bad Request",
+        headers=(b"Content-Length: \xb2",),  # '²'.isdigit() is true, int('²') raises
+    ),
+    RawRequest(
+        "Content-Length repeated",
+        400,
+        "Bad Request",
+        headers=(b"Content-Length: %d" % len(GOOD),) * 2,
+    ),
+    RawRequest(
+        "Content-Length as a list",
+        400,
+        "Bad Request",
+        headers=(b"Content-Length: %d, %d" % (len(GOOD), len(GOOD)),),
+    ),
+    RawRequest(
+        "chunk size not hex",
+        400,
+        "Bad Request",
+        headers=(b"Transfer-Encoding: chunked",),
+        body=b"zz\r\n" + GOOD + b"\r\n0\r\n\r\n",
+    ),
+    RawRequest(
+        "request line without a version",
+        400,
+        "Bad Request",
+        request_line=b"POST /v1/forms/quiet/submissions HTTP/x",
+        headers=(b"Content-Length: %d" % len(GOOD),),
+        signed=False,
+    ),
+]
+
+
+def send_raw(target: Target, raw: RawRequest) -> tuple[int, dict[str, str], bytes]:
+    """Write the request to a socket; read back status, headers and body."""
+    endpoint = urlsplit(target.stack.endpoint)
+    method, target_path, _ = raw.request_line.decode().split(" ")
+    path, _, query = target_path.partition("?")
+    lines = [raw.request_line, b"Host: " + endpoint.netloc.encode()]
+    if raw.signed:
+        key_id, secret = target.keys["demo"]
+        signature = sign_request(
+            key_id=key_id,
+            secret=secret,
+            method=method,
+            path=path,
+            raw_query=query,
+            body=GOOD if raw.body else b"",  # the body inside the framing
+            content_type="application/json",
+        )
+        lines += [f"{name}: {value}".encode() for name, value in signature.items()]
+        lines.append(b"Content-Type: application/json")
+    lines += list(raw.headers)
+    with socket.create_connection((endpoint.hostname, endpoint.port), timeout=30) as sock:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + raw.body)
+        response = HTTPResponse(sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+@pytest.mark.parametrize("raw", RAW_REQUESTS, ids=[raw.name for raw in RAW_REQUESTS])
+def test_an_odd_request_gets_api_gateways_json_4xx(target: Target, raw: RawRequest) -> None:
+    before = target.events()
+
+    status, headers, body = send_raw(target, raw)
+
+    assert status == raw.expect, body
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"message": raw.message}
+    assert "server" not in headers
+    assert target.events() == before
+
+
+def test_the_same_raw_request_well_framed_is_accepted(target: Target) -> None:
+    # The raw rows differ from this control only in what they break: signed the same way,
+    # the well-formed request passes (so the rows above are refused for their oddity).
+    control = RawRequest("control", 202, "", headers=(b"Content-Length: %d" % len(GOOD),))
+    before = target.events()
+
+    status, headers, _ = send_raw(target, control)
+
+    assert status == 202
+    assert "server" not in headers
+    assert target.events() == before + 1
 
 
 def test_a_schema_violation_names_each_error_by_pointer(target: Target) -> None:
