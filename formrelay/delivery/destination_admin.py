@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from formrelay.delivery.destination_secrets import DestinationSecrets, DestinationSecretsBusyError
+from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.destinations import DestinationDirectory
 from formrelay.delivery.errors import (
     DestinationInvalidError,
@@ -35,6 +35,7 @@ from formrelay.domain.ids import DESTINATION_ID, FORM_ID, check
 from formrelay.domain.strict_json import parse_body
 from formrelay.registry.forms import FormCatalog
 from formrelay.registry.schemas import CompiledSchema, schemas_root
+from formrelay.secrets.port import SecretDocumentBusyError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_CONNECT_TIMEOUT_SECONDS = 5.0
@@ -174,7 +175,7 @@ class DestinationAdmin:
             signing_secret = self.secrets.put(
                 tenant_id, form_id, destination_id, auth_credentials=_credentials(auth)
             )
-        except DestinationSecretsBusyError as exc:
+        except SecretDocumentBusyError as exc:
             raise DestinationsBusyError() from exc
         self.destinations.put(destination)
         return PutResult(created, {**destination.public(), "signing_secret": signing_secret})
@@ -193,7 +194,7 @@ class DestinationAdmin:
             raise UnknownDestinationError()
         try:
             self.secrets.delete(tenant_id, form_id, destination_id)
-        except DestinationSecretsBusyError as exc:
+        except SecretDocumentBusyError as exc:
             raise DestinationsBusyError() from exc
 
     def rotate_signing_secret(

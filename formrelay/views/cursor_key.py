@@ -28,7 +28,7 @@ _STAGE = "AWSCURRENT"
 
 
 class CursorKeyUnavailableError(FormrelayError):
-    """The listing cursors' key is not configured, cannot be read, or is too short."""
+    """The listing cursors' key cannot be read, or is too short to sign with."""
 
 
 class SecretCursorKey:
@@ -56,8 +56,6 @@ class SecretCursorKey:
 
     def __call__(self) -> bytes:
         """The key's bytes."""
-        if not self.secret_id:
-            raise CursorKeyUnavailableError("LISTING_CURSOR_KEY_SECRET is not set")
         try:
             value = self.provider.get(
                 self.secret_id, max_age=self.cache_seconds, VersionStage=_STAGE

@@ -60,6 +60,7 @@ def stack() -> Iterator[None]:
             "EVENTS_TABLE": aws.events_table,
             "VIEWS_TABLE": aws.views_table,
             "DELIVERY_QUEUE_URL": aws.resources["DeliveryQueue"]["Ref"],
+            "LISTING_CURSOR_KEY_SECRET": aws.resources["ListingCursorKey"]["Ref"],
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "DELIVERY_ALLOWED_DESTINATIONS": "127.0.0.1:9",
             "RATE_LIMIT_BURST": "100000",

@@ -17,16 +17,13 @@ from formrelay.api.errors import ANSWERS, answer_for, problem_for
 from formrelay.api.http import install_error_handlers
 from formrelay.api.problems import Problem
 from formrelay.auth.authorize import AccessDeniedError
-from formrelay.delivery.destination_secrets import (
-    DestinationSecretsBusyError,
-    DestinationSecretsError,
-)
 from formrelay.delivery.errors import DeliveryInProgressError, DestinationInvalidError
 from formrelay.delivery.leases import DeliveryBusyError
 from formrelay.delivery.ssrf import DestinationRefusedError
 from formrelay.domain import errors as domain
 from formrelay.domain.errors import FormrelayError, Violation
 from formrelay.intake.errors import SubmissionInvalidError, SubmissionNotAnObjectError
+from formrelay.secrets.port import SecretDocumentBusyError, SecretDocumentError
 from formrelay.settings import ConfigurationError
 from formrelay.views.cursor_key import CursorKeyUnavailableError
 from formrelay.views.errors import InvalidCursorError
@@ -55,8 +52,8 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     domain.RotationPendingError: OPERATOR_TOOLING,
     domain.NoRotationPendingError: OPERATOR_TOOLING,
     DeliveryBusyError: "a delivery lease held by another attempt: the connector's, not HTTP",
-    DestinationSecretsError: "credentials that cannot be read are our infrastructure failing",
-    DestinationSecretsBusyError: "the destination admin answers it as DestinationsBusyError",
+    SecretDocumentError: "a secret document that cannot be read is our infrastructure failing",
+    SecretDocumentBusyError: "the destination admin answers it as DestinationsBusyError (409)",
     DestinationRefusedError: "the destination admin answers it as a violation at /url",
     ConfigurationError: "a function without its settings is our deployment's fault",
     CursorKeyUnavailableError: "a query function that cannot read its cursor key is misdeployed",
@@ -155,7 +152,7 @@ def _answer(error: Exception) -> dict[str, Any]:
         RuntimeError("boom at /var/task/secret.py line 3"),
         KeyError("destinations"),
         ConfigurationError("environment variable VIEWS_TABLE is not set"),
-        DestinationSecretsError("cannot read formrelay/destinations/acme"),
+        SecretDocumentError("cannot read formrelay/destinations/acme"),
     ],
     ids=["a bug", "a KeyError", "a deliberate 500", "infrastructure"],
 )
