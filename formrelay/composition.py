@@ -38,6 +38,8 @@ from formrelay.delivery.workflow import RetryWorkflow
 from formrelay.registry.forms import FormCatalog
 from formrelay.settings import Settings
 from formrelay.store.dynamodb import DynamoDBEventStore
+from formrelay.views.cursor_key import SecretCursorKey
+from formrelay.views.cursors import CursorSigner
 from formrelay.views.listing import SubmissionListing
 from formrelay.views.status import StatusViews
 
@@ -165,7 +167,14 @@ class Services:
     @cached_property
     def listing(self) -> SubmissionListing:
         """The tenant listing by status."""
-        return SubmissionListing(self.settings.require("views_table"), self.dynamodb)
+        key = SecretCursorKey(
+            self.settings.require("listing_cursor_key_secret"),
+            secretsmanager=self.secretsmanager,
+            cache_seconds=self.settings.secret_cache_seconds,
+        )
+        return SubmissionListing(
+            self.settings.require("views_table"), self.dynamodb, cursors=CursorSigner(key)
+        )
 
     @cached_property
     def delivery_queue(self) -> DeliveryQueue:

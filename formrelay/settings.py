@@ -33,8 +33,15 @@ RESOURCE_VARIABLES = {
     "views_table": "VIEWS_TABLE",
     "delivery_queue_url": "DELIVERY_QUEUE_URL",
     "retry_state_machine_arn": "DELIVERY_RETRY_STATE_MACHINE_ARN",
+    "listing_cursor_key_secret": "LISTING_CURSOR_KEY_SECRET",
 }
-Resource = Literal["events_table", "views_table", "delivery_queue_url", "retry_state_machine_arn"]
+Resource = Literal[
+    "events_table",
+    "views_table",
+    "delivery_queue_url",
+    "retry_state_machine_arn",
+    "listing_cursor_key_secret",
+]
 DEFAULT_RETRY_SCHEDULE_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 
@@ -74,6 +81,9 @@ class Settings:
     # How long a function trusts the limits it read from a tenant or key item
     # (RATE_LIMIT_CACHE_SECONDS).
     rate_limit_cache_seconds: int = 30
+    # The secret whose value signs the listing's page cursors (LISTING_CURSOR_KEY_SECRET):
+    # the query function's alone.
+    listing_cursor_key_secret: str | None = None
 
     def require(self, resource: Resource) -> str:
         """A resource this function needs; ConfigurationError if its environment lacks it."""
@@ -123,6 +133,7 @@ class Settings:
             secret_cache_seconds=parse_secret_cache_seconds(
                 env.get(SECRET_CACHE_VARIABLE, str(DEFAULT_SECRET_CACHE_SECONDS))
             ),
+            listing_cursor_key_secret=resource("LISTING_CURSOR_KEY_SECRET"),
         )
 
 

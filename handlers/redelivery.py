@@ -15,10 +15,8 @@ from formrelay.api.http import (
     json_body,
     json_response,
 )
-from formrelay.api.problems import bad_request
 from formrelay.composition import services
-from formrelay.delivery.redelivery import RedeliveryRequest, request_redelivery
-from formrelay.domain.strict_json import MalformedJsonError, parse_body
+from formrelay.delivery.redelivery import RedeliveryRequest, parse_options, request_redelivery
 
 logger = Logger()
 app = http_app(logger, services)
@@ -26,32 +24,18 @@ app = http_app(logger, services)
 MAX_OPTIONS_BYTES = 4 * 1024
 
 
-def _options(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        options = parse_body(body)
-    except MalformedJsonError as exc:
-        raise bad_request(str(exc), "malformed-json") from exc
-    if not isinstance(options, dict) or set(options) - {"destination_id", "reason"}:
-        raise bad_request('the body may hold only "destination_id" and "reason"')
-    if not all(isinstance(v, str) or v is None for v in options.values()):
-        raise bad_request('"destination_id" and "reason" are strings')
-    return options
-
-
 @app.post("/v1/submissions/<submission_id>/redeliveries")
 def redeliver(submission_id: str) -> Response[str]:
     """Queue a new round of delivery for one destination or all of them."""
     principal = caller(app)
-    options = _options(json_body(app, max_bytes=MAX_OPTIONS_BYTES, optional=True))
+    options = parse_options(json_body(app, max_bytes=MAX_OPTIONS_BYTES, optional=True))
     request = RedeliveryRequest(
         tenant_id=principal.tenant_id,
         submission_id=submission_id,
-        destination_id=options.get("destination_id"),
+        destination_id=options.destination_id,
         requested_by=principal.key_id,
         correlation_id=correlation_id(app),
-        reason=(options.get("reason") or None) and str(options["reason"])[:200],
+        reason=options.reason,
     )
     logger.thread_safe_append_keys(tenant_id=request.tenant_id, submission_id=submission_id)
     jobs = request_redelivery(request, events=services().events, queue=services().delivery_queue)

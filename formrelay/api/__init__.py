@@ -1,1 +1,1 @@
-"""What the HTTP API shares across handlers: problems, principals, responses."""
+"""What the HTTP API shares across handlers: problems, the error map, principals, responses."""

@@ -17,10 +17,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
+from formrelay.api.errors import problem_for
 from formrelay.api.problems import PROBLEM_CONTENT_TYPE, Problem, rate_limited
 from formrelay.auth.authorize import Principal
 from formrelay.auth.rate_limits import RateLimiter
 from formrelay.auth.signing import CONTENT_SHA256_HEADER, body_sha256
+from formrelay.domain.errors import BodyDigestMismatchError, FormrelayError
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # application/json or application/<anything>+json, optionally with charset=utf-8 only.
@@ -48,12 +50,30 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
-    """Problems answer as themselves; anything unexpected is logged and answers a bare 500."""
+    """Domain errors answer as the error map says (formrelay.api.errors), problems as
+    themselves; anything else is logged with its trace and answers a bare 500."""
+
+    def refused(problem: Problem, error: Exception) -> Response[str]:
+        logger.info(
+            "request refused",
+            extra={
+                "status": problem.status,
+                "problem": problem.slug,
+                "error": type(error).__name__,
+            },
+        )
+        return problem_response(problem)
 
     @app.exception_handler(Problem)
     def _problem(problem: Problem) -> Response[str]:
-        logger.info("request refused", extra={"status": problem.status, "problem": problem.slug})
-        return problem_response(problem)
+        return refused(problem, problem)
+
+    @app.exception_handler(FormrelayError)
+    def _domain_error(error: FormrelayError) -> Response[str]:
+        problem = problem_for(error)
+        if problem is None:
+            return _unexpected(error)
+        return refused(problem, error)
 
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:
@@ -103,9 +123,7 @@ def install_body_binding(app: APIGatewayHttpResolver, logger: Logger) -> None:
         signed = app.current_event.headers.get(CONTENT_SHA256_HEADER.lower(), "")
         if body_sha256(raw_body(app)) != signed:
             logger.info("body does not match its signed digest")
-            raise Problem(
-                401, "digest-mismatch", "Unauthorized", "the body does not match its signed digest"
-            )
+            raise BodyDigestMismatchError("the body does not match its signed digest")
         return next_middleware(app)
 
     app.use(middlewares=[bind_body])

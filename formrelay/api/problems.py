@@ -1,4 +1,8 @@
-"""RFC 9457 problem details: every API error a client sees from our code."""
+"""RFC 9457 problem details: every API error a client sees from our code.
+
+Domain errors become problems through the error map (formrelay.api.errors); the
+HTTP layer builds its own few (no such route, 413, 415, 429, the bare 500) directly.
+"""
 
 from __future__ import annotations
 
@@ -41,16 +45,6 @@ class Problem(FormrelayError):
     def to_json(self) -> str:
         """The problem document as JSON text."""
         return json.dumps(self.body())
-
-
-def bad_request(detail: str, slug: str = "bad-request") -> Problem:
-    """400: the request is malformed."""
-    return Problem(400, slug, "Bad request", detail)
-
-
-def not_found(detail: str) -> Problem:
-    """404: no such resource for this tenant."""
-    return Problem(404, "not-found", "Not found", detail)
 
 
 def rate_limited(retry_after: int, limited_by: str) -> Problem:

@@ -15,15 +15,24 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from formrelay.api.problems import Problem, bad_request, not_found
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.destinations import DestinationDirectory
+from formrelay.delivery.errors import (
+    DestinationInvalidError,
+    DestinationsBusyError,
+    InvalidDestinationIdError,
+)
 from formrelay.delivery.mapping import mapping_problems
 from formrelay.delivery.ssrf import DestinationRefusedError, Resolver, check_destination_url
 from formrelay.domain.destinations import DEFAULT_RETRY_SCHEDULE, Destination
-from formrelay.domain.errors import InvalidIdentifierError
+from formrelay.domain.errors import (
+    InvalidIdentifierError,
+    UnknownDestinationError,
+    UnknownFormError,
+    Violation,
+)
 from formrelay.domain.ids import DESTINATION_ID, FORM_ID, check
-from formrelay.domain.strict_json import MalformedJsonError, parse_body
+from formrelay.domain.strict_json import parse_body
 from formrelay.registry.forms import FormCatalog
 from formrelay.registry.schemas import CompiledSchema, schemas_root
 from formrelay.secrets.port import SecretDocumentBusyError
@@ -66,40 +75,17 @@ class PutResult:
     body: dict[str, Any]
 
 
-def _invalid(errors: list[dict[str, str]]) -> Problem:
-    return Problem(
-        422,
-        "validation-failed",
-        "Destination is invalid",
-        f"{len(errors)} error(s) in the destination",
-        errors=errors,
-    )
-
-
-def _busy() -> Problem:
-    """409: the tenant's credentials kept changing under this request."""
-    return Problem(
-        409,
-        "concurrent-update",
-        "Concurrent update",
-        "other changes to this tenant's destinations were saved at the same moment; "
-        "send the request again",
-    )
-
-
 def _reserved(name: str) -> bool:
     lowered = name.lower()
     return lowered in RESERVED_HEADERS or lowered.startswith(RESERVED_HEADER_PREFIX)
 
 
-def _rule_errors(body: dict[str, Any]) -> list[dict[str, str]]:
+def _rule_errors(body: dict[str, Any]) -> list[Violation]:
     """What the schema cannot say: reserved header names and mapping sources."""
     errors = []
     for name in body.get("headers", {}):
         if _reserved(name):
-            errors.append(
-                {"pointer": f"/headers/{_escape(name)}", "message": f"{name} may not be set"}
-            )
+            errors.append(Violation(f"/headers/{_escape(name)}", f"{name} may not be set"))
     auth = body.get("auth", {"type": "none"})
     auth_header = {
         "api_key": auth.get("header", ""),
@@ -107,17 +93,14 @@ def _rule_errors(body: dict[str, Any]) -> list[dict[str, str]]:
         "basic": "Authorization",
     }.get(auth["type"], "")
     if auth["type"] == "api_key" and _reserved(auth_header):
-        errors.append({"pointer": "/auth/header", "message": f"{auth_header} may not be set"})
+        errors.append(Violation("/auth/header", f"{auth_header} may not be set"))
     if auth_header and auth_header.lower() in {h.lower() for h in body.get("headers", {})}:
         errors.append(
-            {
-                "pointer": "/headers",
-                "message": f"{auth_header} is set by auth and may not be a header too",
-            }
+            Violation("/headers", f"{auth_header} is set by auth and may not be a header too")
         )
     for field, message in mapping_problems(body.get("mapping")):
         pointer = "/mapping" + (f"/{_escape(field)}" if field else "")
-        errors.append({"pointer": pointer, "message": message})
+        errors.append(Violation(pointer, message))
     return errors
 
 
@@ -169,7 +152,7 @@ class DestinationAdmin:
         self._check_ids(form_id, destination_id, creating=True)
         body = self._parsed(raw)
         if self.forms.load(tenant_id, form_id) is None:
-            raise not_found("no such form")
+            raise UnknownFormError()
         auth = body.get("auth", {"type": "none"})
         timeout = float(body.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
         destination = Destination(
@@ -193,7 +176,7 @@ class DestinationAdmin:
                 tenant_id, form_id, destination_id, auth_credentials=_credentials(auth)
             )
         except SecretDocumentBusyError as exc:
-            raise _busy() from exc
+            raise DestinationsBusyError() from exc
         self.destinations.put(destination)
         return PutResult(created, {**destination.public(), "signing_secret": signing_secret})
 
@@ -208,11 +191,11 @@ class DestinationAdmin:
         """Remove a destination and its credentials; 404 if there is none."""
         self._check_ids(form_id, destination_id, creating=False)
         if not self.destinations.delete(tenant_id, form_id, destination_id):
-            raise not_found("no such destination")
+            raise UnknownDestinationError()
         try:
             self.secrets.delete(tenant_id, form_id, destination_id)
         except SecretDocumentBusyError as exc:
-            raise _busy() from exc
+            raise DestinationsBusyError() from exc
 
     def rotate_signing_secret(
         self, tenant_id: str, form_id: str, destination_id: str, *, overlap_seconds: int = 86400
@@ -227,7 +210,7 @@ class DestinationAdmin:
         self._check_ids(form_id, destination_id, creating=False)
         destination = self.destinations.get(tenant_id, form_id, destination_id)
         if destination is None:
-            raise not_found("no such destination")
+            raise UnknownDestinationError()
         return destination
 
     @staticmethod
@@ -235,28 +218,25 @@ class DestinationAdmin:
         try:
             check(FORM_ID, form_id, "form id")
         except InvalidIdentifierError as exc:
-            raise not_found("no such form") from exc
+            raise UnknownFormError() from exc
         try:
             check(DESTINATION_ID, destination_id, "destination id")
         except InvalidIdentifierError as exc:
             if creating:
-                raise bad_request(str(exc), "invalid-destination-id") from exc
-            raise not_found("no such destination") from exc
+                raise InvalidDestinationIdError(str(exc)) from exc
+            raise UnknownDestinationError() from exc
 
     def _parsed(self, raw: bytes) -> dict[str, Any]:
         """The PUT body, checked against its schema, the header rules and the SSRF guard."""
-        try:
-            body = parse_body(raw)
-        except MalformedJsonError as exc:
-            raise bad_request(str(exc), "malformed-json") from exc
+        body = parse_body(raw)
         violations = put_schema().violations(body)
         if violations:
-            raise _invalid([{"pointer": v.pointer, "message": v.message} for v in violations])
+            raise DestinationInvalidError([Violation(v.pointer, v.message) for v in violations])
         errors = _rule_errors(body)
         try:
             check_destination_url(body["url"], allowed=self.allowed, resolve=self.resolve)
         except DestinationRefusedError as exc:
-            errors.append({"pointer": "/url", "message": str(exc)})
+            errors.append(Violation("/url", str(exc)))
         if errors:
-            raise _invalid(errors)
+            raise DestinationInvalidError(errors)
         return cast(dict[str, Any], body)  # the schema says it is an object

@@ -8,13 +8,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formrelay.api.problems import Problem, not_found
+from formrelay.delivery.errors import (
+    DeliveryInProgressError,
+    InvalidRedeliveryOptionsError,
+    SubmissionChangedError,
+    UnknownDeliveryError,
+)
 from formrelay.delivery.jobs import DeliveryJob, DeliveryQueue
 from formrelay.delivery.progress import progress
-from formrelay.domain.errors import ConcurrencyError, InvalidIdentifierError, StreamNotFoundError
+from formrelay.domain.errors import (
+    ConcurrencyError,
+    InvalidIdentifierError,
+    StreamNotFoundError,
+    UnknownSubmissionError,
+)
 from formrelay.domain.events import DELIVERY_REDELIVERY_REQUESTED, NewEvent, StreamId
 from formrelay.domain.ids import DESTINATION_ID, SUBMISSION_ID, check
+from formrelay.domain.strict_json import parse_body
 from formrelay.store.port import EventStore
+
+# A redelivery's reason is kept on record up to this many characters.
+MAX_REASON_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class RedeliveryOptions:
+    """What a redelivery request's body may say: one destination only, and why."""
+
+    destination_id: str | None = None
+    reason: str | None = None
+
+
+def parse_options(body: bytes) -> RedeliveryOptions:
+    """The options of a redelivery body (empty: every destination, no reason)."""
+    if not body.strip():
+        return RedeliveryOptions()
+    options = parse_body(body)
+    if not isinstance(options, dict) or set(options) - {"destination_id", "reason"}:
+        raise InvalidRedeliveryOptionsError('the body may hold only "destination_id" and "reason"')
+    if not all(isinstance(v, str) or v is None for v in options.values()):
+        raise InvalidRedeliveryOptionsError('"destination_id" and "reason" are strings')
+    reason = options.get("reason") or None
+    return RedeliveryOptions(
+        destination_id=options.get("destination_id"),
+        reason=reason[:MAX_REASON_LENGTH] if reason else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -32,7 +70,7 @@ class RedeliveryRequest:
 def request_redelivery(
     request: RedeliveryRequest, *, events: EventStore, queue: DeliveryQueue
 ) -> list[DeliveryJob]:
-    """Start a new round for each chosen delivery that has ended; 409 if one is still running."""
+    """Start a new round for each chosen delivery that has ended, unless one is still running."""
     stream = StreamId(request.tenant_id, request.submission_id)
     try:
         check(SUBMISSION_ID, request.submission_id, "submission id")
@@ -40,12 +78,12 @@ def request_redelivery(
             check(DESTINATION_ID, request.destination_id, "destination id")
         history = events.read(stream)
     except (InvalidIdentifierError, StreamNotFoundError) as exc:
-        raise not_found("no such submission") from exc
+        raise UnknownSubmissionError() from exc
     received = history[0]
     chosen = received.data["destinations"]
     if request.destination_id is not None:
         if request.destination_id not in chosen:
-            raise not_found("the submission has no delivery to that destination")
+            raise UnknownDeliveryError(request.destination_id)
         chosen = [request.destination_id]
     jobs = [
         DeliveryJob.for_destination(
@@ -59,12 +97,7 @@ def request_redelivery(
     ]
     running = [j.destination_id for j in jobs if progress(history, j.delivery_id).ended is None]
     if running:
-        raise Problem(
-            409,
-            "delivery-in-progress",
-            "Delivery in progress",
-            f"still being delivered to: {', '.join(running)}; redeliver once it has ended",
-        )
+        raise DeliveryInProgressError(running)
     records = [
         NewEvent(
             type=DELIVERY_REDELIVERY_REQUESTED,
@@ -81,8 +114,6 @@ def request_redelivery(
     try:
         events.append(stream, records, expected_version=history[-1].version)
     except ConcurrencyError as exc:
-        raise Problem(
-            409, "concurrent-change", "Conflict", "the submission changed meanwhile; try again"
-        ) from exc
+        raise SubmissionChangedError() from exc
     queue.send(jobs)
     return jobs

@@ -15,6 +15,7 @@ does the classification.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from formrelay.domain.errors import FormrelayError
 Resolver = Callable[..., Sequence[tuple[Any, ...]]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PORT = re.compile(r"[0-9]{1,5}")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598 carrier-grade NAT
 _METADATA = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
@@ -43,7 +45,8 @@ def allowed_from_env(value: str) -> frozenset[str]:
         if not entry:
             continue
         host, sep, port = entry.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        # ASCII digits only: '\u0668\u0660'.isdigit() is true, and int() reads it as 80.
+        if not sep or not host or not _PORT.fullmatch(port) or not 0 < int(port) < 65536:
             raise ValueError(f"allowed destination {entry!r} is not host:port")
         allowed.add(f"{host.strip('[]')}:{int(port)}")
     return frozenset(allowed)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class FormrelayError(Exception):
     """Root of every error formrelay raises on purpose."""
@@ -69,3 +72,44 @@ class RotationPendingError(FormrelayError):
 
 class NoRotationPendingError(FormrelayError):
     """The key has no rotation pending."""
+
+
+class BodyDigestMismatchError(SignatureError):
+    """The body is not the one whose SHA-256 the signature covers."""
+
+
+class UnknownFormError(FormrelayError):
+    """The tenant has no form with this id (or the id is outside its pattern)."""
+
+    def __init__(self, detail: str = "no such form") -> None:
+        super().__init__(detail)
+
+
+class UnknownSubmissionError(FormrelayError):
+    """The tenant has no submission with this id (or the id is outside its pattern)."""
+
+    def __init__(self, detail: str = "no such submission") -> None:
+        super().__init__(detail)
+
+
+class UnknownDestinationError(FormrelayError):
+    """The form has no destination with this id (or the id is outside its pattern)."""
+
+    def __init__(self, detail: str = "no such destination") -> None:
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason a document is refused: where (a JSON pointer) and what is wrong."""
+
+    pointer: str
+    message: str
+
+
+class InvalidDocumentError(FormrelayError):
+    """A document fails its schema or rules; every violation is named by its pointer."""
+
+    def __init__(self, detail: str, violations: Sequence[Violation]) -> None:
+        super().__init__(detail)
+        self.violations = tuple(violations)

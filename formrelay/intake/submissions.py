@@ -5,12 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from formrelay.api.problems import Problem, bad_request, not_found
 from formrelay.auth.signing import body_sha256
-from formrelay.domain.errors import ConcurrencyError, InvalidIdentifierError
+from formrelay.domain.errors import (
+    ConcurrencyError,
+    InvalidIdentifierError,
+    UnknownFormError,
+    Violation,
+)
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, RecordedEvent, StreamId
 from formrelay.domain.ids import FORM_ID, SUBMISSION_ID, check, new_id
-from formrelay.domain.strict_json import MalformedJsonError, parse_body
+from formrelay.domain.strict_json import parse_body
+from formrelay.intake.errors import (
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
+    SubmissionInvalidError,
+    SubmissionNotAnObjectError,
+)
 from formrelay.registry.forms import FormCatalog
 from formrelay.store.port import EventStore
 
@@ -51,31 +61,26 @@ class Accepted:
 def accept_submission(
     request: IntakeRequest, *, forms: FormCatalog, events: EventStore
 ) -> Accepted:
-    """Record submission.received for a valid body; a Problem for anything else."""
+    """Record submission.received for a valid body; a domain error for anything else."""
     # The shared HTTP app has already bound the body to its signed digest (every route).
     digest = body_sha256(request.body)
     try:
         check(FORM_ID, request.form_id, "form id")
     except InvalidIdentifierError as exc:
-        raise not_found("no such form") from exc
+        raise UnknownFormError() from exc
     submission_id = _submission_id(request.idempotency_key)
-    try:
-        payload = parse_body(request.body)
-    except MalformedJsonError as exc:
-        raise bad_request(str(exc), "malformed-json") from exc
+    payload = parse_body(request.body)
     if not isinstance(payload, dict):
-        raise bad_request("the body must be a JSON object", "malformed-json")
+        raise SubmissionNotAnObjectError()
     form = forms.load(request.tenant_id, request.form_id)
     if form is None:
-        raise not_found("no such form")
+        raise UnknownFormError()
     violations = form.schema.violations(payload)
     if violations:
-        raise Problem(
-            422,
-            "validation-failed",
-            "Submission does not match the form's schema",
-            f"{len(violations)} error(s) against {request.form_id} schema v{form.schema_version}",
-            errors=[{"pointer": v.pointer, "message": v.message} for v in violations],
+        raise SubmissionInvalidError(
+            request.form_id,
+            form.schema_version,
+            [Violation(v.pointer, v.message) for v in violations],
         )
     received = NewEvent(
         type=SUBMISSION_RECEIVED,
@@ -106,10 +111,7 @@ def _submission_id(idempotency_key: str | None) -> str:
     try:
         return check(SUBMISSION_ID, idempotency_key, "Idempotency-Key")
     except InvalidIdentifierError as exc:
-        raise bad_request(
-            "Idempotency-Key must be 1-128 characters of letters, digits, '.', '_' or '-'",
-            "invalid-idempotency-key",
-        ) from exc
+        raise InvalidIdempotencyKeyError() from exc
 
 
 def _repeat(
@@ -127,9 +129,4 @@ def _repeat(
         and first.data.get("form_id") == request.form_id
     ):
         return Accepted(submission_id, replayed=True)
-    raise Problem(
-        409,
-        "idempotency-key-reused",
-        "Idempotency-Key reused",
-        "this Idempotency-Key was used with a different request",
-    ) from cause
+    raise IdempotencyKeyReusedError(submission_id) from cause

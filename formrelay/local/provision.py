@@ -1,4 +1,4 @@
-"""Create in the emulator the tables and queues a template declares."""
+"""Create in the emulator the tables, queues and secrets a template declares."""
 
 from __future__ import annotations
 
@@ -95,13 +95,52 @@ def provision_queue(logical_id: str, name: str, props: dict[str, Any]) -> dict[s
     return {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
 
 
+# GenerateSecretString properties that are GetRandomPassword parameters under the same name.
+_PASSWORD_OPTIONS = (
+    "PasswordLength",
+    "ExcludeCharacters",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "ExcludeLowercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+)
+
+
+def _secret_string(props: dict[str, Any]) -> str:
+    """SecretString as given, or generated as GenerateSecretString says (as CloudFormation does:
+    a random password, alone or under GenerateStringKey in SecretStringTemplate)."""
+    if "SecretString" in props:
+        return str(props["SecretString"])
+    spec = props.get("GenerateSecretString", {})
+    options = {key: spec[key] for key in _PASSWORD_OPTIONS if key in spec}
+    password = boto3.client("secretsmanager").get_random_password(**options)["RandomPassword"]
+    if "GenerateStringKey" not in spec:
+        return password
+    document = json.loads(spec.get("SecretStringTemplate", "{}"))
+    document[spec["GenerateStringKey"]] = password
+    return json.dumps(document)
+
+
+def provision_secret(logical_id: str, name: str, props: dict[str, Any]) -> dict[str, str]:
+    """Create one secret with its (generated) value; its Ref is its ARN, as in CloudFormation."""
+    arn = boto3.client("secretsmanager").create_secret(
+        Name=name,
+        Description=str(props.get("Description", "")),
+        SecretString=_secret_string(props),
+    )["ARN"]
+    logger.debug("provisioned secret %s as %s", logical_id, arn)
+    return {"Ref": arn, "Id": arn}
+
+
 def _queue_order(queues: dict[str, dict[str, Any]]) -> list[str]:
     """Queues without a redrive policy first, so dead-letter targets exist."""
     return sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {}))
 
 
 def provision(template: dict[str, Any], stack_name: str = "formrelay") -> ResourceMap:
-    """Create tables and queues; return logical id -> {Ref, Arn, StreamArn...}.
+    """Create tables, queues and secrets; return logical id -> {Ref, Arn, StreamArn...}.
 
     Parameters are in the map too, with their defaults as Ref.
     """
@@ -115,4 +154,8 @@ def provision(template: dict[str, Any], stack_name: str = "formrelay") -> Resour
         props = resolve(queues[logical_id].get("Properties", {}), resources)
         name = props.get("QueueName") or physical_name(stack_name, logical_id)
         resources[logical_id] = provision_queue(logical_id, name, props)
+    for logical_id, res in resources_of_type(template, "AWS::SecretsManager::Secret").items():
+        props = resolve(res.get("Properties", {}), resources)
+        name = props.get("Name") or physical_name(stack_name, logical_id)
+        resources[logical_id] = provision_secret(logical_id, name, props)
     return resources

@@ -29,3 +29,8 @@ class ViewsTableAdapter:
 def condition_failed(exc: ClientError) -> bool:
     """Whether a write was refused by its condition expression."""
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def refused_as_invalid(exc: ClientError) -> bool:
+    """Whether DynamoDB refused a request as malformed (never retried: it cannot succeed)."""
+    return exc.response.get("Error", {}).get("Code") == "ValidationException"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from formrelay.api.problems import not_found
-from formrelay.domain.errors import IntegrityError, InvalidIdentifierError, StreamNotFoundError
+from formrelay.domain.errors import (
+    IntegrityError,
+    InvalidIdentifierError,
+    StreamNotFoundError,
+    UnknownSubmissionError,
+)
 from formrelay.domain.events import RecordedEvent, StreamId
 from formrelay.domain.hashing import verify_chain
 from formrelay.domain.ids import SUBMISSION_ID, check
@@ -18,7 +22,7 @@ def _stream(tenant_id: str, submission_id: str, events: EventStore) -> list[Reco
         check(SUBMISSION_ID, submission_id, "submission id")
         return events.read(StreamId(tenant_id, submission_id), verify=False)
     except (InvalidIdentifierError, StreamNotFoundError) as exc:
-        raise not_found("no such submission") from exc
+        raise UnknownSubmissionError() from exc
 
 
 def submission_status(tenant_id: str, submission_id: str, *, events: EventStore) -> dict[str, Any]:

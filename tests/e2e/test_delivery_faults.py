@@ -1,4 +1,4 @@
-"""The fault suite: one submission to eight misbehaving destinations, each ending as it should.
+"""The fault suite: one submission to nine misbehaving destinations, each ending as it should.
 
 The local stack runs with a compressed clock (--time-scale), so the default
 27-hour retry schedule passes in seconds; every request the scripted receiver
@@ -27,6 +27,7 @@ FAULTS: dict[str, tuple[str, str, int]] = {
     "hangs": ("/hangs-once", "delivered", 2),
     "resets": ("/resets-once", "delivered", 2),
     "throttled": ("/rate-limited-once", "delivered", 2),
+    "odd-retry-after": ("/odd-retry-after-once", "delivered", 2),
     "gone": ("/gone", "failed", 1),
     "slow-body": ("/slow-body", "delivered", 1),
     "redirects": ("/redirects", "failed", 1),
@@ -94,7 +95,7 @@ def test_every_fault_ends_in_its_terminal_state_with_every_attempt_on_record(
     faulty: tuple[RunningStack, dict[str, str]], receiver: ScriptedReceiver
 ) -> None:
     stack, secrets = faulty
-    # When one submission goes to all eight destinations
+    # When one submission goes to every destination
     submission_id = stack.client().submit("contact", CONTACT).json()["submission_id"]
     view = _until_ended(stack, submission_id)
     events = _history(stack, submission_id)
@@ -141,6 +142,11 @@ def test_retry_after_is_honoured_and_errors_are_classified(
     assert throttled["status_code"] == 429 and throttled["retry_after_seconds"] == 3600
     # The scheduled wait is the Retry-After's 3600 s (compressed), not the schedule's 5 s
     assert throttled["next_attempt_at"] is not None
+    # A Retry-After that is neither seconds nor a date is ignored: retried on the schedule
+    odd = attempts[("odd-retry-after", 1)]
+    assert odd["status_code"] == 429 and odd["outcome"] == "retryable_failure"
+    assert odd["retry_after_seconds"] is None and odd["next_attempt_at"] is not None
+    assert attempts[("odd-retry-after", 2)]["outcome"] == "succeeded"
     hangs = next(v for (d, _), v in attempts.items() if d == "hangs")
     assert hangs["error_class"] == "ReadTimeout" and hangs["outcome"] == "retryable_failure"
     resets = next(v for (d, _), v in attempts.items() if d == "resets")

@@ -11,6 +11,7 @@ written to a socket byte for byte.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -41,6 +42,7 @@ from formrelay.auth.signing import (
     TIMESTAMP_HEADER,
     sign_request,
 )
+from formrelay.client import FormrelayClient
 from formrelay.local.routes import path_pattern
 from formrelay.local.template import load_template
 from tests.e2e.conftest import REPO, RunningStack, running_stack
@@ -464,6 +466,94 @@ ATTACKS: list[Attack] = [
     ),
 ]
 
+# --- Odd input that once answered 500, and forged listing cursors --------------------------
+# Numbers outside ASCII digits ('²'.isdigit() is true, int('²') raises), and cursors that are
+# not one the API gave out for this query and this tenant. `{name}` in a query is one of
+# Target.values: cursors the fixture obtained from real listings.
+ODD = "status=received"
+LISTED = "status=delivered&form_id=quiet"  # the query the attacked tenant's own cursor is of
+# What cursors were before they were signed: base64 of DynamoDB's LastEvaluatedKey.
+UNSIGNED_START_KEY = base64.urlsafe_b64encode(
+    json.dumps(
+        {
+            "gsi1pk": {"S": "T#demo#STATUS#delivered"},
+            "gsi1sk": {"S": "2026-01-01T00:00:00.000000Z#x"},
+            "pk": {"S": "T#demo#S#x"},
+            "sk": {"S": "STATUS"},
+        }
+    ).encode()
+).decode()
+WRONG_SHAPE = base64.urlsafe_b64encode(b'{"gsi1pk": {"S": "T#demo#STATUS#received"}}').decode()
+LIST: dict[str, Any] = {**READ, "path": LISTING}
+
+ATTACKS += [
+    a("limit superscript two", 400, PROBLEM, **LIST, query=f"{ODD}&limit=%C2%B2"),
+    a("limit in fullwidth digits", 400, PROBLEM, **LIST, query=f"{ODD}&limit=%EF%BC%95"),
+    a("limit in Arabic-Indic digits", 400, PROBLEM, **LIST, query=f"{ODD}&limit=%D9%A5"),
+    a("limit negative", 400, PROBLEM, **LIST, query=f"{ODD}&limit=-1"),
+    a("limit with a plus sign", 400, PROBLEM, **LIST, query=f"{ODD}&limit=%2B5"),
+    a("limit with a trailing space", 400, PROBLEM, **LIST, query=f"{ODD}&limit=5%20"),
+    a("limit of 400 digits", 400, PROBLEM, **LIST, query=f"{ODD}&limit={'9' * 400}"),
+    a("limit empty", 400, PROBLEM, **LIST, query=f"{ODD}&limit="),
+    a("limit in exponent form", 400, PROBLEM, **LIST, query=f"{ODD}&limit=1e2"),
+    a("limit in hex", 400, PROBLEM, **LIST, query=f"{ODD}&limit=0x10"),
+    a(
+        "since in superscript digits",
+        400,
+        PROBLEM,
+        **LIST,
+        query=f"{ODD}&since=%C2%B2%C2%B2%C2%B2%C2%B2",
+    ),
+    a("since with a NUL", 400, PROBLEM, **LIST, query=f"{ODD}&since=2026%00"),
+    a("cursor of garbage", 400, PROBLEM, **LIST, query=f"{ODD}&cursor=garbage"),
+    a("cursor of non-ASCII", 400, PROBLEM, **LIST, query=f"{ODD}&cursor=%C2%B2"),
+    a("cursor over 4 KB", 400, PROBLEM, **LIST, query=f"{ODD}&cursor={'A' * 4100}"),
+    a(
+        "cursor of base64 of a wrong shape",
+        400,
+        PROBLEM,
+        **LIST,
+        query=f"{ODD}&cursor={WRONG_SHAPE}",
+    ),
+    a(
+        "cursor of an unsigned start key",
+        400,
+        PROBLEM,
+        **LIST,
+        query=f"status=delivered&cursor={UNSIGNED_START_KEY}",
+    ),
+    a("cursor edited", 400, PROBLEM, **LIST, query=LISTED + "&cursor={edited_cursor}"),
+    a("cursor with its signature cut", 400, PROBLEM, **LIST, query=LISTED + "&cursor={cut_cursor}"),
+    a(
+        "cursor of another status's query",
+        400,
+        PROBLEM,
+        **LIST,
+        query="status=failed&form_id=quiet&cursor={own_cursor}",
+    ),
+    a(
+        "cursor of another form's query",
+        400,
+        PROBLEM,
+        **LIST,
+        query="status=delivered&form_id=contact&cursor={own_cursor}",
+    ),
+    a(
+        "cursor of a query without since",
+        400,
+        PROBLEM,
+        **LIST,
+        query=LISTED + "&since=2000&cursor={own_cursor}",
+    ),
+    a(
+        "another tenant's cursor",
+        400,
+        PROBLEM,
+        **LIST,
+        query="status=delivered&form_id=contact&cursor={other_tenant_cursor}",
+    ),
+]
+
 
 @dataclass
 class Target:
@@ -473,6 +563,9 @@ class Target:
     keys: dict[str, tuple[str, str]]
     submission_id: str  # on the quiet form: no deliveries
     delivered_id: str  # on the contact form, delivered once and settled
+    # What `{name}` in a row's path or query stands for besides those two: real listing
+    # cursors the fixture obtained, and forgeries made from them.
+    values: dict[str, str] = field(default_factory=dict)
 
     def events(self) -> int:
         """Every item of the event table."""
@@ -483,7 +576,13 @@ class Target:
 
     def path(self, template: str) -> str:
         """A row's path with the submissions it aims at filled in."""
-        return template.format(submission=self.submission_id, delivered=self.delivered_id)
+        return template.format(
+            submission=self.submission_id, delivered=self.delivered_id, **self.values
+        )
+
+    def query(self, template: str) -> str:
+        """A row's query with the cursors it sends filled in."""
+        return template.format(**self.values)
 
     def body(self, template: bytes) -> bytes:
         """A row's body with the local receiver's URL filled in."""
@@ -524,7 +623,7 @@ class Target:
             secret=how.get("secret", secret),
             method=how.get("method", attack.method),
             path=self.path(how.get("path", attack.path)),
-            raw_query=how.get("query", attack.query),
+            raw_query=self.query(how.get("query", attack.query)),
             body=self.body(how.get("body", attack.body)),
             timestamp=_timestamp(how.get("timestamp")),
             **bound,
@@ -543,8 +642,8 @@ class Target:
         self, attack: Attack, headers: list[tuple[str, str | bytes]] | None = None
     ) -> httpx.Response:
         """Send the attack's request (with its own headers unless given)."""
-        path = self.path(attack.path)
-        raw_path = path + (f"?{attack.query}" if attack.query else "")
+        path, query = self.path(attack.path), self.query(attack.query)
+        raw_path = path + (f"?{query}" if query else "")
         url = httpx.URL(self.stack.endpoint).copy_with(raw_path=raw_path.encode())
         return httpx.request(
             attack.method,
@@ -611,7 +710,38 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             what="the contact submission to be delivered",
             describe=lambda: stack.client().status(delivered).json(),
         )
-        yield Target(stack, keys, accepted.json()["submission_id"], delivered)
+        cursors = _cursors(stack, stack.client(other["key_id"], other["secret"]))
+        yield Target(stack, keys, accepted.json()["submission_id"], delivered, cursors)
+
+
+def _cursors(stack: RunningStack, other: FormrelayClient) -> dict[str, str]:
+    """Real cursors of the attacked tenant's listing and of the other tenant's, and forgeries
+    made from them."""
+    assert stack.client().submit("quiet", GOOD).status_code == 202
+    for _ in range(2):
+        assert other.submit("contact", {"topic": "t"}).status_code == 202
+    own = _next_cursor(stack, stack.client(), {"status": "delivered", "form_id": "quiet"})
+    theirs = _next_cursor(stack, other, {"status": "delivered", "form_id": "contact"})
+    payload, signature = own.split(".")
+    flipped = "B" if payload[5] != "B" else "C"
+    return {
+        "own_cursor": own,
+        "edited_cursor": f"{payload[:5]}{flipped}{payload[6:]}.{signature}",
+        "cut_cursor": own[:-1],
+        "other_tenant_cursor": theirs,
+    }
+
+
+def _next_cursor(stack: RunningStack, client: FormrelayClient, query: dict[str, str]) -> str:
+    """The cursor of a listing's first page of one (once the status views have caught up)."""
+
+    def cursor() -> str | None:
+        answer = client.request("GET", LISTING, query={**query, "limit": "1"})
+        assert answer.status_code == 200, answer.text
+        found: str | None = answer.json()["next_cursor"]
+        return found
+
+    return str(stack.wait_for(cursor, what=f"a second page of {query}"))
 
 
 def test_the_tables_hold_distinct_attacks_as_many_as_the_readme_says() -> None:
@@ -816,6 +946,15 @@ def test_the_same_raw_request_well_framed_is_accepted(target: Target) -> None:
     assert status == 202
     assert "server" not in headers
     assert target.events() == before + 1
+
+
+def test_a_real_cursor_turns_the_page_of_its_own_query(target: Target) -> None:
+    answer = target.send(
+        a("next page", 200, PROBLEM, **LIST, query=LISTED + "&limit=1&cursor={own_cursor}")
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert all(item["form_id"] == "quiet" for item in answer.json()["submissions"])
 
 
 def test_a_schema_violation_names_each_error_by_pointer(target: Target) -> None:

@@ -203,3 +203,43 @@ def test_concurrent_requests_of_two_tenants_never_cross(tenants: Tenants) -> Non
         answers = list(pool.map(status, calls * 6))
 
     assert all(got == expected for got, expected in answers), answers
+
+
+def _first_cursor(t: Tenants, client: FormrelayClient, query: dict[str, str]) -> str:
+    """The next_cursor of a one-item first page, once the listing has a second item."""
+
+    def cursor() -> str | None:
+        answer = client.request("GET", "/v1/submissions", query={**query, "limit": "1"})
+        assert answer.status_code == 200, answer.text
+        found: str | None = answer.json()["next_cursor"]
+        return found
+
+    return str(t.stack.wait_for(cursor, what=f"a second page of {query}"))
+
+
+def test_a_tenants_cursor_turns_no_page_of_another_tenant(tenants: Tenants) -> None:
+    # Given each tenant with a form of the same id (no destinations: delivered at once once
+    # projected) and two submissions of it
+    paged = "paged"
+    forms = tenants.stack.services().forms
+    for tenant_id, client in (("demo", tenants.owner), (tenants.intruder_tenant, tenants.intruder)):
+        forms.put_schema(tenant_id, paged, {"type": "object"})
+        for _ in range(2):
+            assert client.submit(paged, {"email": "owner@example.com"}).status_code == 202
+    query = {"status": "delivered", "form_id": paged}
+    owners = _first_cursor(tenants, tenants.owner, query)
+    theirs = _first_cursor(tenants, tenants.intruder, query)
+
+    # When each sends the other's cursor with the very same query
+    stolen = tenants.intruder.request("GET", "/v1/submissions", query={**query, "cursor": owners})
+    planted = tenants.owner.request("GET", "/v1/submissions", query={**query, "cursor": theirs})
+
+    # Then neither turns a page: 400, and nothing of the owner shows
+    for answer in (stolen, planted):
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["detail"] == "cursor is not one this API gave out"
+    assert "owner" not in stolen.text and "demo" not in stolen.text
+    # And each tenant's own cursor still works for itself
+    mine = tenants.owner.request("GET", "/v1/submissions", query={**query, "cursor": owners})
+    assert mine.status_code == 200, mine.text

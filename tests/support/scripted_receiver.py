@@ -72,6 +72,14 @@ def rate_limited_once(handler: _Handler, seen: int) -> None:
         _answer(handler, 200)
 
 
+def odd_retry_after_once(handler: _Handler, seen: int) -> None:
+    """429 with `Retry-After: \u00b2` (superscript two: not a number to RFC 9110) once, then 200."""
+    if seen == 1:
+        _answer(handler, 429, {"retry-after": "\u00b2"})
+    else:
+        _answer(handler, 200)
+
+
 def gone(handler: _Handler, seen: int) -> None:
     """410 Gone."""
     _answer(handler, 410)
@@ -109,6 +117,7 @@ SCRIPTS: dict[str, Behaviour] = {
     "/hangs-once": hangs_once,
     "/resets-once": resets_once,
     "/rate-limited-once": rate_limited_once,
+    "/odd-retry-after-once": odd_retry_after_once,
     "/gone": gone,
     "/slow-body": slow_body,
     "/redirects": redirects,

@@ -270,3 +270,12 @@ def test_the_secret_cache_lifetime_is_configurable() -> None:
 def test_a_bad_secret_cache_lifetime_is_refused(seconds: str) -> None:
     with pytest.raises(ConfigurationError, match="SECRET_CACHE_SECONDS"):
         Settings.from_env({**REQUIRED, "SECRET_CACHE_SECONDS": seconds})
+
+
+def test_the_cursor_key_secret_is_the_query_functions_alone() -> None:
+    # Functions that list nothing have no such variable and need none.
+    with pytest.raises(ConfigurationError, match="LISTING_CURSOR_KEY_SECRET"):
+        Settings.from_env({}).require("listing_cursor_key_secret")
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:formrelay-ListingCursorKey-AbC123"
+    given = Settings.from_env({"LISTING_CURSOR_KEY_SECRET": f" {arn}\n"})
+    assert given.require("listing_cursor_key_secret") == arn

@@ -154,7 +154,20 @@ def test_allowed_from_env_parses_and_normalises() -> None:
     assert allowed_from_env(" Sink:80 ,,[::1]:9000") == frozenset({"sink:80", "::1:9000"})
 
 
-@pytest.mark.parametrize("value", ["sink", "sink:", ":80", "sink:http", "sink:0", "sink:70000"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "sink",
+        "sink:",
+        ":80",
+        "sink:http",
+        "sink:0",
+        "sink:70000",
+        "sink:\u0668\u0660",  # Arabic-Indic 80: int() would read it
+        "sink:\u00b2",
+        "sink:+80",
+    ],
+)
 def test_allowed_from_env_refuses_entries_without_a_port(value: str) -> None:
     with pytest.raises(ValueError):
         allowed_from_env(value)

@@ -40,7 +40,7 @@ DELIVERING = {
 FUNCTION_VARIABLES: dict[str, set[str]] = {
     "AuthorizerFunction": {"VIEWS_TABLE", "TENANT_SECRET_PREFIX", "SECRET_CACHE_SECONDS"},
     "IngestFunction": RATE_LIMITS | {"EVENTS_TABLE"},
-    "QueryFunction": RATE_LIMITS | {"EVENTS_TABLE"},
+    "QueryFunction": RATE_LIMITS | {"EVENTS_TABLE", "LISTING_CURSOR_KEY_SECRET"},
     "StatusViewFunction": {"EVENTS_TABLE", "VIEWS_TABLE"},
     "DispatcherFunction": {"DELIVERY_QUEUE_URL"},
     "ConnectorFunction": DELIVERING | {"DELIVERY_RETRY_STATE_MACHINE_ARN"},
@@ -75,7 +75,12 @@ NEEDS_RESOURCE = {
     "statuses": "VIEWS_TABLE",
     "delivery_queue": "DELIVERY_QUEUE_URL",
     "leases": "VIEWS_TABLE",
+    "listing": "LISTING_CURSOR_KEY_SECRET",
 }
+# The secret that signs the query function's listing cursors.
+CURSOR_KEY_ARN = (
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:formrelay-ListingCursorKey-AbC123"
+)
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
 RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
 
@@ -100,6 +105,7 @@ def resources(template: dict[str, Any]) -> ResourceMap:
             "QueueName": "formrelay-DeliveryQueue",
         },
         "DeliveryDLQ": {"Arn": "arn:aws:sqs:us-east-1:123456789012:formrelay-DeliveryDLQ"},
+        "ListingCursorKey": {"Ref": CURSOR_KEY_ARN, "Id": CURSOR_KEY_ARN},
     }
     register_functions(template, mapped, "formrelay")
     mapped["DeliveryRetryStateMachine"] = {
@@ -232,6 +238,8 @@ def test_the_template_values_of_the_functions_variables(
         .environment["DELIVERY_QUEUE_URL"]
         .endswith("/formrelay-DeliveryQueue")
     )
+    query = functions["QueryFunction"].environment
+    assert query["LISTING_CURSOR_KEY_SECRET"] == CURSOR_KEY_ARN
     admin = functions["AdminFunction"].environment
     assert admin["DELIVERY_RETRY_SCHEDULE_SECONDS"] == "5,300,1800,7200,18000,36000,36000"
     assert (admin["RATE_LIMIT_PER_SECOND"], admin["RATE_LIMIT_BURST"]) == ("50", "100")
@@ -372,7 +380,11 @@ GRANTS: dict[str, set[str]] = {
     },
     "IngestFunction": APPEND | RATE_LIMIT | {"dynamodb:Query on ViewsTable"},  # the form
     "QueryFunction": RATE_LIMIT
-    | {"dynamodb:Query on EventsTable", "dynamodb:Query on ViewsTable/index/gsi1"},
+    | {
+        "dynamodb:Query on EventsTable",
+        "dynamodb:Query on ViewsTable/index/gsi1",
+        "secretsmanager:GetSecretValue on ListingCursorKey",  # signs listing cursors
+    },
     "StatusViewFunction": {"dynamodb:Query on EventsTable", "dynamodb:PutItem on ViewsTable"},
     "DispatcherFunction": {"sqs:SendMessage on DeliveryQueue"},
     "ConnectorFunction": DELIVER | {"states:StartExecution on DeliveryRetryStateMachine"},
@@ -496,6 +508,20 @@ def test_key_secrets_and_destination_secrets_are_granted_apart(
         "RetryAttemptFunction",
     }:
         assert _secret_patterns(template, logical_id) == set(), logical_id
+
+
+def test_only_the_query_function_may_read_the_cursor_key(template: dict[str, Any]) -> None:
+    key = template["Resources"]["ListingCursorKey"]
+    assert key["Type"] == "AWS::SecretsManager::Secret"
+    generated = key["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32 and "SecretString" not in key["Properties"]
+    readers = {
+        logical_id
+        for logical_id in GRANTS
+        if any(grant.endswith(" on ListingCursorKey") for grant in _grants(template, logical_id))
+    }
+    assert readers == {"QueryFunction"}
+    assert json.dumps(template["Globals"]).count("ListingCursorKey") == 0
 
 
 def test_the_retry_workflow_may_invoke_only_its_attempt_function(

@@ -1,0 +1,526 @@
+"""Every refusal the API makes, answered exactly: status, content type and the whole document.
+
+Given the tables and queues of infra/template.yaml on moto and a seeded tenant, each
+request is sent through its real handler as an API Gateway v2 event that the authorizer
+let through. The answers are pinned word for word: clients match on `type`, read
+`detail` and walk `errors`, so none of them may change by accident.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from formrelay.composition import services
+from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, StreamId
+from formrelay.local.functions import load_handler
+from tests.support.http_events import Context, http_event
+from tests.support.template_aws import template_aws
+
+TENANT = "acme"
+SUBMISSION_ID = "sub-pinned-1"
+TYPE = "https://formrelay.dev/problems/"
+CONTACT_SCHEMA = {
+    "type": "object",
+    "required": ["email", "name"],
+    "properties": {"email": {"type": "string"}, "name": {"type": "string", "minLength": 1}},
+}
+
+
+HANDLERS = {
+    "POST /v1/forms/{form_id}/submissions": "handlers.ingest.handler",
+    "GET /v1/submissions": "handlers.query.handler",
+    "GET /v1/submissions/{submission_id}": "handlers.query.handler",
+    "GET /v1/submissions/{submission_id}/events": "handlers.query.handler",
+    "POST /v1/submissions/{submission_id}/redeliveries": "handlers.redelivery.handler",
+    "PUT /v1/forms/{form_id}/destinations/{destination_id}": "handlers.admin.handler",
+    "GET /v1/forms/{form_id}/destinations/{destination_id}": "handlers.admin.handler",
+    "DELETE /v1/forms/{form_id}/destinations/{destination_id}": "handlers.admin.handler",
+}
+
+
+def send(route: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    """The handler's answer to one request."""
+    answer: dict[str, Any] = load_handler(HANDLERS[route])(
+        http_event(route, path, tenant_id=TENANT, **kwargs), Context()
+    )
+    return answer
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[None]:
+    """Given moto with the template's resources, a tenant's contact form and one submission
+    whose delivery to `primary` is still under way."""
+    with pytest.MonkeyPatch.context() as env, template_aws() as aws:
+        for name, value in {
+            "EVENTS_TABLE": aws.events_table,
+            "VIEWS_TABLE": aws.views_table,
+            "DELIVERY_QUEUE_URL": aws.resources["DeliveryQueue"]["Ref"],
+            "LISTING_CURSOR_KEY_SECRET": aws.resources["ListingCursorKey"]["Ref"],
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "DELIVERY_ALLOWED_DESTINATIONS": "127.0.0.1:9",
+            "RATE_LIMIT_BURST": "100000",
+        }.items():
+            env.setenv(name, value)
+        services.cache_clear()
+        built = services()
+        built.tenants.create(TENANT, TENANT)
+        built.forms.put_schema(TENANT, "contact", CONTACT_SCHEMA)
+        saved = send(
+            "PUT /v1/forms/{form_id}/destinations/{destination_id}",
+            "/v1/forms/contact/destinations/primary",
+            body=b'{"url": "http://127.0.0.1:9/hook"}',
+        )
+        assert saved["statusCode"] == 201, saved
+        received = NewEvent(
+            type=SUBMISSION_RECEIVED,
+            correlation_id="c-1",
+            data={
+                "form_id": "contact",
+                "form_schema_version": 1,
+                "key_id": f"{TENANT}.0123456789abcdef",
+                "body_sha256": "0" * 64,
+                "idempotency_key": "used-once",
+                "payload": {"email": "ada@example.com", "name": "Ada"},
+                "destinations": ["primary"],
+            },
+        )
+        built.events.append(StreamId(TENANT, SUBMISSION_ID), [received], expected_version=0)
+        built.events.append(StreamId(TENANT, "used-once"), [received], expected_version=0)
+        yield
+        services.cache_clear()
+
+
+def problem(status: int, slug: str, title: str, detail: str, **more: Any) -> dict[str, Any]:
+    """The problem document a client gets."""
+    return {"type": TYPE + slug, "title": title, "status": status, "detail": detail, **more}
+
+
+def bad_request(detail: str, slug: str = "bad-request") -> dict[str, Any]:
+    return problem(400, slug, "Bad request", detail)
+
+
+def not_found(detail: str) -> dict[str, Any]:
+    return problem(404, "not-found", "Not found", detail)
+
+
+SUBMIT = "POST /v1/forms/{form_id}/submissions"
+LISTING = "GET /v1/submissions"
+STATUS = "GET /v1/submissions/{submission_id}"
+HISTORY = "GET /v1/submissions/{submission_id}/events"
+REDELIVER = "POST /v1/submissions/{submission_id}/redeliveries"
+PUT = "PUT /v1/forms/{form_id}/destinations/{destination_id}"
+GET = "GET /v1/forms/{form_id}/destinations/{destination_id}"
+DELETE = "DELETE /v1/forms/{form_id}/destinations/{destination_id}"
+CONTACT = "/v1/forms/contact/submissions"
+GOOD = b'{"email": "ada@example.com", "name": "Ada"}'
+ONE = f"/v1/submissions/{SUBMISSION_ID}"
+PRIMARY = "/v1/forms/contact/destinations/primary"
+FORM_ID_PATTERN = "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
+DESTINATION_ID_PATTERN = "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
+STATUSES = "received, delivering, delivered, failed, dead_lettered"
+
+# What cursors were before they were signed: base64 of a (partial) LastEvaluatedKey.
+UNSIGNED_START_KEY = base64.urlsafe_b64encode(
+    json.dumps({"gsi1pk": {"S": f"T#{TENANT}#STATUS#received"}}).encode()
+).decode()
+
+# (name, route, path, request, the document answered)
+CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
+    # Submissions
+    (
+        "body unlike its signed digest",
+        SUBMIT,
+        CONTACT,
+        {"body": GOOD, "headers": {"x-fr-content-sha256": "0" * 64}},
+        problem(
+            401, "digest-mismatch", "Unauthorized", "the body does not match its signed digest"
+        ),
+    ),
+    (
+        "form id outside its pattern",
+        SUBMIT,
+        "/v1/forms/Contact/submissions",
+        {"body": GOOD},
+        not_found("no such form"),
+    ),
+    (
+        "form of no such id",
+        SUBMIT,
+        "/v1/forms/nope/submissions",
+        {"body": GOOD},
+        not_found("no such form"),
+    ),
+    (
+        "duplicate keys",
+        SUBMIT,
+        CONTACT,
+        {"body": b'{"name": "A", "name": "B"}'},
+        bad_request("duplicate object key 'name'", "malformed-json"),
+    ),
+    (
+        "array body",
+        SUBMIT,
+        CONTACT,
+        {"body": b"[1]"},
+        bad_request("the body must be a JSON object", "malformed-json"),
+    ),
+    (
+        "Idempotency-Key outside its pattern",
+        SUBMIT,
+        CONTACT,
+        {"body": GOOD, "headers": {"idempotency-key": "a b"}},
+        bad_request(
+            "Idempotency-Key must be 1-128 characters of letters, digits, '.', '_' or '-'",
+            "invalid-idempotency-key",
+        ),
+    ),
+    (
+        "body against the form's schema",
+        SUBMIT,
+        CONTACT,
+        {"body": b'{"email": 1, "name": ""}'},
+        problem(
+            422,
+            "validation-failed",
+            "Submission does not match the form's schema",
+            "2 error(s) against contact schema v1",
+            errors=[
+                {"pointer": "/email", "message": "1 is not of type 'string'"},
+                {"pointer": "/name", "message": "'' should be non-empty"},
+            ],
+        ),
+    ),
+    (
+        "Idempotency-Key reused with another body",
+        SUBMIT,
+        CONTACT,
+        {"body": GOOD, "headers": {"idempotency-key": "used-once"}},
+        problem(
+            409,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "this Idempotency-Key was used with a different request",
+        ),
+    ),
+    (
+        "submission body over 256 KB",
+        SUBMIT,
+        CONTACT,
+        {"body": b'{"name": "' + b"a" * (256 * 1024) + b'"}'},
+        problem(
+            413,
+            "body-too-large",
+            "Request body too large",
+            "the body is 262156 bytes; at most 262144 are accepted",
+        ),
+    ),
+    (
+        "submission as text/plain",
+        SUBMIT,
+        CONTACT,
+        {"body": GOOD, "headers": {"content-type": "text/plain"}},
+        problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "the body must be sent as application/json (charset utf-8, if given)",
+        ),
+    ),
+    # Status and history
+    (
+        "status of no such submission",
+        STATUS,
+        "/v1/submissions/nope",
+        {},
+        not_found("no such submission"),
+    ),
+    (
+        "status with an id outside its pattern",
+        STATUS,
+        "/v1/submissions/a%27b",
+        {},
+        not_found("no such submission"),
+    ),
+    (
+        "history of no such submission",
+        HISTORY,
+        "/v1/submissions/nope/events",
+        {},
+        not_found("no such submission"),
+    ),
+    # The listing
+    (
+        "listing with an unknown parameter",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&tenant_id=demo&x=1"},
+        bad_request("unknown query parameters: tenant_id, x"),
+    ),
+    (
+        "listing without a status",
+        LISTING,
+        "/v1/submissions",
+        {},
+        bad_request(f"status must be one of {STATUSES}"),
+    ),
+    (
+        "listing of an unknown status",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=lost"},
+        bad_request(f"status must be one of {STATUSES}"),
+    ),
+    (
+        "listing of a form id outside its pattern",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&form_id=A"},
+        bad_request(f"form_id does not match {FORM_ID_PATTERN}"),
+    ),
+    (
+        "listing with limit 0",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&limit=0"},
+        bad_request("limit must be 1 to 100"),
+    ),
+    (
+        "listing with limit 101",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&limit=101"},
+        bad_request("limit must be 1 to 100"),
+    ),
+    (
+        "listing with since not a time",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&since=yesterday"},
+        bad_request("since must be an RFC 3339 UTC time such as 2026-01-31T00:00:00Z"),
+    ),
+    (
+        "listing with a cursor of garbage",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&cursor=garbage"},
+        bad_request("cursor is not one this API gave out"),
+    ),
+    # Odd input that once answered 500
+    (
+        "listing with limit superscript two",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&limit=%C2%B2"},
+        bad_request("limit must be 1 to 100"),
+    ),
+    (
+        "listing with since in superscript digits",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&since=%C2%B2%C2%B2%C2%B2%C2%B2-01-01"},
+        bad_request("since must be an RFC 3339 UTC time such as 2026-01-31T00:00:00Z"),
+    ),
+    (
+        "listing with an unsigned start key as cursor",
+        LISTING,
+        "/v1/submissions",
+        {"query": "status=received&cursor=" + UNSIGNED_START_KEY},
+        bad_request("cursor is not one this API gave out"),
+    ),
+    # Redelivery
+    (
+        "redelivery of no such submission",
+        REDELIVER,
+        "/v1/submissions/nope/redeliveries",
+        {},
+        not_found("no such submission"),
+    ),
+    (
+        "redelivery to a destination the submission lacks",
+        REDELIVER,
+        ONE + "/redeliveries",
+        {"body": b'{"destination_id": "other"}'},
+        not_found("the submission has no delivery to that destination"),
+    ),
+    (
+        "redelivery while delivering",
+        REDELIVER,
+        ONE + "/redeliveries",
+        {},
+        problem(
+            409,
+            "delivery-in-progress",
+            "Delivery in progress",
+            "still being delivered to: primary; redeliver once it has ended",
+        ),
+    ),
+    (
+        "redelivery options not JSON",
+        REDELIVER,
+        ONE + "/redeliveries",
+        {"body": b"{"},
+        bad_request(
+            "body is not JSON: Expecting property name enclosed in double quotes at line 1",
+            "malformed-json",
+        ),
+    ),
+    (
+        "redelivery with unknown options",
+        REDELIVER,
+        ONE + "/redeliveries",
+        {"body": b'{"tenant_id": "acme"}'},
+        bad_request('the body may hold only "destination_id" and "reason"'),
+    ),
+    (
+        "redelivery options not strings",
+        REDELIVER,
+        ONE + "/redeliveries",
+        {"body": b'{"reason": 5}'},
+        bad_request('"destination_id" and "reason" are strings'),
+    ),
+    # Destinations
+    (
+        "destination of a form id outside its pattern",
+        PUT,
+        "/v1/forms/Contact/destinations/d",
+        {"body": b'{"url": "http://127.0.0.1:9/"}'},
+        not_found("no such form"),
+    ),
+    (
+        "destination of no such form",
+        PUT,
+        "/v1/forms/nope/destinations/d",
+        {"body": b'{"url": "http://127.0.0.1:9/"}'},
+        not_found("no such form"),
+    ),
+    (
+        "destination id outside its pattern",
+        PUT,
+        "/v1/forms/contact/destinations/Bad_Id",
+        {"body": b'{"url": "http://127.0.0.1:9/"}'},
+        bad_request(
+            f"destination id does not match {DESTINATION_ID_PATTERN}", "invalid-destination-id"
+        ),
+    ),
+    (
+        "destination not JSON",
+        PUT,
+        PRIMARY,
+        {"body": b'{"url": NaN}'},
+        bad_request("NaN is not JSON", "malformed-json"),
+    ),
+    (
+        "destination against its schema",
+        PUT,
+        PRIMARY,
+        {"body": b'{"method": "GET"}'},
+        problem(
+            422,
+            "validation-failed",
+            "Destination is invalid",
+            "2 error(s) in the destination",
+            errors=[
+                {"pointer": "", "message": "'url' is a required property"},
+                {"pointer": "/method", "message": "'GET' is not one of ['POST', 'PUT']"},
+            ],
+        ),
+    ),
+    (
+        "destination breaking the header rules and the SSRF guard",
+        PUT,
+        PRIMARY,
+        {"body": b'{"url": "http://10.0.0.1/", "headers": {"Host": "x", "webhook-id": "y"}}'},
+        problem(
+            422,
+            "validation-failed",
+            "Destination is invalid",
+            "3 error(s) in the destination",
+            errors=[
+                {"pointer": "/headers/Host", "message": "Host may not be set"},
+                {"pointer": "/headers/webhook-id", "message": "webhook-id may not be set"},
+                {
+                    "pointer": "/url",
+                    "message": "host 10.0.0.1 resolves to a non-public address",
+                },
+            ],
+        ),
+    ),
+    (
+        "destination over 64 KB",
+        PUT,
+        PRIMARY,
+        {"body": b'{"url": "' + b"a" * (64 * 1024) + b'"}'},
+        problem(
+            413,
+            "body-too-large",
+            "Request body too large",
+            "the body is 65547 bytes; at most 65536 are accepted",
+        ),
+    ),
+    (
+        "no such destination (GET)",
+        GET,
+        "/v1/forms/contact/destinations/none",
+        {},
+        not_found("no such destination"),
+    ),
+    (
+        "destination id outside its pattern (GET)",
+        GET,
+        "/v1/forms/contact/destinations/A",
+        {},
+        not_found("no such destination"),
+    ),
+    (
+        "no such form (GET)",
+        GET,
+        "/v1/forms/Nope/destinations/primary",
+        {},
+        not_found("no such form"),
+    ),
+    (
+        "no such destination (DELETE)",
+        DELETE,
+        "/v1/forms/contact/destinations/none",
+        {},
+        not_found("no such destination"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("route", "path", "request_", "document"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_each_refusal_is_answered_exactly_as_before(
+    stack: None, route: str, path: str, request_: dict[str, Any], document: dict[str, Any]
+) -> None:
+    answer = send(route, path, **request_)
+
+    assert answer["statusCode"] == document["status"], answer
+    assert answer["headers"]["Content-Type"] == "application/problem+json"
+    assert json.loads(answer["body"]) == document
+
+
+def test_an_unexpected_failure_answers_a_bare_500_without_a_trace(
+    stack: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the query function pointed at an events table that does not exist
+    services.cache_clear()
+    monkeypatch.setenv("EVENTS_TABLE", "formrelay-NoSuchTable")
+    try:
+        answer = send(STATUS, ONE)
+    finally:
+        services.cache_clear()
+
+    assert answer["statusCode"] == 500
+    assert json.loads(answer["body"]) == problem(
+        500, "internal-error", "Internal error", "the request could not be completed"
+    )
+    assert "Traceback" not in answer["body"] and "NoSuchTable" not in answer["body"]
