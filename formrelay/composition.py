@@ -21,9 +21,14 @@ from formrelay.delivery.connector import Connector
 from formrelay.delivery.destination_admin import DestinationAdmin
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.destinations import DestinationDirectory
+from formrelay.delivery.dynamodb import DynamoDBDeliveryLeases, DynamoDBDestinationDirectory
 from formrelay.delivery.jobs import DeliveryQueue
 from formrelay.delivery.leases import DeliveryLeases
+from formrelay.delivery.sqs import SQSDeliveryQueue
+from formrelay.delivery.stepfunctions import StepFunctionsRetryWorkflow
 from formrelay.delivery.workflow import RetryWorkflow
+from formrelay.domain.clock import Clock, SystemClock
+from formrelay.registry.dynamodb import DynamoDBFormCatalog
 from formrelay.registry.forms import FormCatalog
 from formrelay.settings import Settings
 from formrelay.store.dynamodb import DynamoDBEventStore
@@ -81,6 +86,11 @@ class Services:
         return boto3.client("stepfunctions", config=_CLIENT_CONFIG)
 
     @cached_property
+    def clock(self) -> Clock:
+        """The clock every time-driven decision reads."""
+        return SystemClock()
+
+    @cached_property
     def events(self) -> DynamoDBEventStore:
         """The event store."""
         return DynamoDBEventStore(self.settings.events_table, self.dynamodb)
@@ -120,12 +130,12 @@ class Services:
     @cached_property
     def forms(self) -> FormCatalog:
         """Forms and their schemas."""
-        return FormCatalog(self.settings.views_table, self.dynamodb)
+        return DynamoDBFormCatalog(self.settings.views_table, self.dynamodb)
 
     @cached_property
     def destinations(self) -> DestinationDirectory:
         """Destinations."""
-        return DestinationDirectory(self.settings.views_table, self.dynamodb)
+        return DynamoDBDestinationDirectory(self.settings.views_table, self.dynamodb)
 
     @cached_property
     def destination_admin(self) -> DestinationAdmin:
@@ -151,7 +161,7 @@ class Services:
     @cached_property
     def delivery_queue(self) -> DeliveryQueue:
         """The delivery queue."""
-        return DeliveryQueue(self.settings.delivery_queue_url, self.sqs)
+        return SQSDeliveryQueue(self.settings.delivery_queue_url, self.sqs)
 
     @cached_property
     def http(self) -> httpx.Client:
@@ -170,12 +180,12 @@ class Services:
     @cached_property
     def leases(self) -> DeliveryLeases:
         """Delivery leases."""
-        return DeliveryLeases(self.settings.views_table, self.dynamodb)
+        return DynamoDBDeliveryLeases(self.settings.views_table, self.dynamodb, clock=self.clock)
 
     @cached_property
     def retry_workflow(self) -> RetryWorkflow:
         """The retry state machine."""
-        return RetryWorkflow(self.settings.retry_state_machine_arn, self.stepfunctions)
+        return StepFunctionsRetryWorkflow(self.settings.retry_state_machine_arn, self.stepfunctions)
 
     @cached_property
     def connector(self) -> Connector:
@@ -189,6 +199,7 @@ class Services:
             http=self.http,
             allowed_destinations=self.settings.allowed_destinations,
             time_scale=self.settings.time_scale,
+            clock=self.clock,
         )
 
 

@@ -1,0 +1,42 @@
+"""The retry workflow port over Step Functions (Standard)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from formrelay.delivery.workflow import RetryWorkflow
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+class StepFunctionsRetryWorkflow(RetryWorkflow):
+    """The delivery retry state machine."""
+
+    def __init__(self, state_machine_arn: str, stepfunctions: SFNClient | None = None) -> None:
+        self.state_machine_arn = state_machine_arn
+        self._stepfunctions = stepfunctions
+
+    @property
+    def stepfunctions(self) -> SFNClient:
+        """The Step Functions client, built on first use."""
+        if self._stepfunctions is None:
+            self._stepfunctions = boto3.client("stepfunctions")
+        return self._stepfunctions
+
+    def _start_once(self, name: str, state: dict[str, Any]) -> None:
+        try:
+            self.stepfunctions.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name,
+                input=json.dumps(state, sort_keys=True),
+            )
+        except ClientError as exc:
+            # Same name and same input: AWS answers the running execution; another
+            # input under a used name is ExecutionAlreadyExists. Either way it exists.
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
