@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from formrelay.api.problems import Problem, bad_request, not_found
-from formrelay.delivery.destination_secrets import DestinationSecrets, DestinationSecretsBusyError
+from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.destinations import DestinationDirectory
 from formrelay.delivery.mapping import mapping_problems
 from formrelay.delivery.ssrf import DestinationRefusedError, Resolver, check_destination_url
@@ -26,6 +26,7 @@ from formrelay.domain.ids import DESTINATION_ID, FORM_ID, check
 from formrelay.domain.strict_json import MalformedJsonError, parse_body
 from formrelay.registry.forms import FormCatalog
 from formrelay.registry.schemas import CompiledSchema, schemas_root
+from formrelay.secrets.port import SecretDocumentBusyError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_CONNECT_TIMEOUT_SECONDS = 5.0
@@ -191,7 +192,7 @@ class DestinationAdmin:
             signing_secret = self.secrets.put(
                 tenant_id, form_id, destination_id, auth_credentials=_credentials(auth)
             )
-        except DestinationSecretsBusyError as exc:
+        except SecretDocumentBusyError as exc:
             raise _busy() from exc
         self.destinations.put(destination)
         return PutResult(created, {**destination.public(), "signing_secret": signing_secret})
@@ -210,7 +211,7 @@ class DestinationAdmin:
             raise not_found("no such destination")
         try:
             self.secrets.delete(tenant_id, form_id, destination_id)
-        except DestinationSecretsBusyError as exc:
+        except SecretDocumentBusyError as exc:
             raise _busy() from exc
 
     def rotate_signing_secret(

@@ -16,7 +16,7 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from formrelay.local import asl_timing, dynamodb_atomicity
+from formrelay.local import asl_timing, dynamodb_atomicity, secretsmanager_atomicity
 from formrelay.local.emulator import Emulator
 from formrelay.local.front import Front
 from formrelay.local.functions import (
@@ -100,6 +100,7 @@ class LocalStack:
         """Start moto, provision, set the functions' env, then serve and poll."""
         self._save_env()
         dynamodb_atomicity.install()  # before any write: moto's own are not atomic
+        secretsmanager_atomicity.install()  # its label moves neither: no CAS without it
         self.aws_endpoint = self._emulator.start()  # also enables the ASL interpreter
         template = load_template(self.template_path)
         self.resources = provision(template, self.stack_name)

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from formrelay.local import secretsmanager_atomicity
 from formrelay.local.intrinsics import ResourceMap
 from formrelay.local.provision import provision
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
@@ -44,7 +45,12 @@ class TemplateAws:
 
 @contextlib.contextmanager
 def template_aws(stack_name: str = "formrelay") -> Iterator[TemplateAws]:
-    """Given moto with the template's tables and queues, under local credentials."""
+    """Given moto with the template's tables and queues, under local credentials.
+
+    moto's Secrets Manager is made atomic first, as `formrelay dev` makes it:
+    secret-document writers race on it.
+    """
+    secretsmanager_atomicity.install()
     with pytest.MonkeyPatch.context() as env:
         for name, value in LOCAL_CREDENTIALS.items():
             env.setenv(name, value)
