@@ -32,6 +32,7 @@ from formrelay.registry.dynamodb import DynamoDBFormCatalog
 from formrelay.registry.forms import FormCatalog
 from formrelay.settings import Settings
 from formrelay.store.dynamodb import DynamoDBEventStore
+from formrelay.store.port import EventStore
 from formrelay.views.listing import SubmissionListing
 from formrelay.views.status import StatusViews
 
@@ -91,7 +92,7 @@ class Services:
         return SystemClock()
 
     @cached_property
-    def events(self) -> DynamoDBEventStore:
+    def events(self) -> EventStore:
         """The event store."""
         return DynamoDBEventStore(self.settings.events_table, self.dynamodb)
 

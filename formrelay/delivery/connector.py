@@ -80,7 +80,10 @@ class Connector:
     def first_attempt(self, job: DeliveryJob) -> DeliveryReport:
         """The queue's job: attempt once, and hand a retryable failure to the workflow."""
         report = self._attempt_once(job, expected_attempt=1)
-        if report.next_attempt_at is not None:
+        # Only the round's first attempt hands over to the workflow (again, if the start
+        # was lost: same name, same execution). A late copy of the message that finds
+        # later attempts on record must not start a second execution beside theirs.
+        if report.next_attempt_at is not None and report.attempt_in_round == 1:
             self.workflow.start(
                 workflow_state(job, report),
                 delivery_id=job.delivery_id,

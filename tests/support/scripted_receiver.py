@@ -25,12 +25,15 @@ Behaviour = Callable[["_Handler", int], None]
 
 
 def _answer(handler: _Handler, status: int, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"status": status}).encode()
+    # A 204 or 304 has no body (RFC 9110): bytes sent after one would be read as the start
+    # of the next answer on the connection.
+    body = b"" if status in (204, 304) else json.dumps({"status": status}).encode()
     handler.send_response(status)
     for name, value in (headers or {}).items():
         handler.send_header(name, value)
-    handler.send_header("content-type", "application/json")
-    handler.send_header("content-length", str(len(body)))
+    if body:
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
 

@@ -14,7 +14,7 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -155,16 +155,34 @@ class World:
             if e.type == event_type and e.data.get("destination_id") == job.destination_id
         ]
 
-    def deliver(self, job: DeliveryJob) -> list[DeliveryReport]:
-        """The queue's first attempt, then the retry workflow's, stepped until it stops."""
-        reports = [self.connector.first_attempt(job)]
-        for execution in list(self.workflow.executions):
-            state = execution.state
+    def deliver(
+        self, job: DeliveryJob, replay_after: frozenset[int] = frozenset()
+    ) -> list[DeliveryReport]:
+        """The queue's first attempt, then the retry workflow's, stepped until it stops.
+
+        After each step whose index is in replay_after, every earlier step runs again: the
+        queue's message and the workflow's tasks delivered again, late (at-least-once)."""
+        calls: list[Callable[[], DeliveryReport]] = [lambda: self.connector.first_attempt(job)]
+        reports = [calls[0]()]
+        step = 0
+        executions = 0
+        while executions < len(self.workflow.executions):
+            state = self.workflow.executions[executions].state
+            executions += 1
             while state["next_attempt_at"] is not None:
+                if step in replay_after:
+                    for call in list(calls):
+                        call()
+                step += 1
                 self.clock.advance_to(_parse(state["next_attempt_at"]))
-                report = self.connector.retry_attempt(job, state["attempt"])
+                attempt = state["attempt"]
+                calls.append(lambda a=attempt: self.connector.retry_attempt(job, a))
+                report = calls[-1]()
                 reports.append(report)
                 state = workflow_state(job, report)
+        if step in replay_after:
+            for call in list(calls):
+                call()
         return reports
 
 
@@ -265,7 +283,10 @@ def test_any_sequence_of_answers_ends_once_as_the_schedule_says(
     # Then it ends in the one state the answers and schedule call for
     state, attempts, waits = expected(answers, schedule)
     view = fold(world.history(job))["destinations"]["crm"]
-    assert (view["state"], view["attempts"]) == (state, attempts)
+    assert (view["state"], view["attempts"]) == (state, attempts), [
+        (a["status_code"], a["error_class"], a["duration_ms"])
+        for a in world.of(job, DELIVERY_ATTEMPTED)
+    ]
     endings = (
         [a for a in world.of(job, DELIVERY_ATTEMPTED) if a["outcome"] == "succeeded"]
         + world.of(job, DELIVERY_FAILED)
@@ -288,6 +309,40 @@ def test_any_sequence_of_answers_ends_once_as_the_schedule_says(
     destination = world.directory.get("acme", "contact", "crm")
     assert destination is not None and destination.enabled is not gone
     assert len(world.of(job, DESTINATION_DISABLED)) == int(gone)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(script=scripts(), replays=st.frozensets(st.integers(min_value=0, max_value=3), max_size=3))
+@example(script=((5, 5), [Answer(503), Answer(503), Answer(200)]), replays=frozenset({1}))
+def test_jobs_and_tasks_delivered_again_change_nothing(
+    receiver: ScriptedReceiver,
+    http: httpx.Client,
+    script: tuple[tuple[int, ...], list[Answer]],
+    replays: frozenset[int],
+) -> None:
+    schedule, answers = script
+    world = World(receiver, http)
+    # Given a destination that answers each attempt as scripted
+    path = world.destination("crm", answers, schedule)
+    [job] = world.submit("crm")
+
+    # When the queue's message and the workflow's tasks come again, late, at any point
+    world.deliver(job, replay_after=replays)
+
+    # Then the delivery went exactly as without them: its attempts, its one ending
+    state, attempts, _ = expected(answers, schedule)
+    view = fold(world.history(job))["destinations"]["crm"]
+    assert (view["state"], view["attempts"]) == (state, attempts)
+    assert len(receiver.requests(path)) == attempts
+    successes = [a for a in world.of(job, DELIVERY_ATTEMPTED) if a["outcome"] == "succeeded"]
+    endings = world.of(job, DELIVERY_FAILED) + world.of(job, DELIVERY_DEAD_LETTERED)
+    assert len(successes) + len(endings) == 1
+    # And no second retry workflow runs beside the first
+    assert len(world.workflow.executions) <= 1
 
 
 def test_a_retry_after_lengthens_the_wait_beyond_the_schedule(world: World) -> None:
