@@ -1,7 +1,8 @@
 """Seeding a tenant by hand: tenant, key, a form with its schema, one destination.
 
 Used by `formrelay dev --demo` and by tests; works against AWS or the local
-stack alike (it uses whatever AWS_ENDPOINT_URL says).
+stack alike (it uses whatever AWS_ENDPOINT_URL says), with an operator's
+services: they name every table and secret prefix, which no one function has.
 """
 
 from __future__ import annotations
@@ -83,10 +84,10 @@ def seed_tenant(
     return SeededTenant(tenant_id, key.key_id, secret, form_id, destination_id, webhook_secret)
 
 
-def seed_demo(sink_url: str) -> dict[str, str]:
+def seed_demo(services: Services, sink_url: str) -> dict[str, str]:
     """The demo tenant: a `contact` form delivering to the local receiver."""
     seeded = seed_tenant(
-        Services(),
+        services,
         tenant_id="demo",
         form_id="contact",
         schema=CONTACT_FORM_SCHEMA,

@@ -1,12 +1,23 @@
 """The one place clients and services are built: lazily, once per container.
 
-Handlers call `services()`; tests build a `Services` of their own (or call
-`services.cache_clear()` after changing the environment).
+Handlers call `services()`: their container's services. On Lambda a process is
+one container, so that is one `Services` built from `os.environ`. The local
+runtime runs many containers of many functions in one process: it gives each a
+`Container` (the function's own environment and its own services) and serves
+every invocation inside `container.serving()`, so handler code is the same in
+both places. Tests build a `Services` of their own, or call
+`services.cache_clear()` after changing the process's environment.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property, lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import boto3
@@ -48,23 +59,31 @@ _CLIENT_CONFIG = Config(
 
 
 class Services:
-    """Every adapter a function may need, each built on first use."""
+    """Every adapter a function may need, each built on first use from the settings it needs.
+
+    An adapter whose resource the function's environment does not name (the
+    authorizer's delivery queue) cannot be built: ConfigurationError says which
+    variable is missing. `clock` is what the secret caches measure their age on.
+    """
 
     def __init__(
         self,
         settings: Settings | None = None,
         *,
+        environment: Mapping[str, str] | None = None,
         dynamodb: DynamoDBClient | None = None,
         sqs: SQSClient | None = None,
         secretsmanager: SecretsManagerClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._settings = settings
+        self._settings, self._environment = settings, environment
         self._dynamodb, self._sqs, self._secretsmanager = dynamodb, sqs, secretsmanager
+        self.clock = clock
 
     @cached_property
     def settings(self) -> Settings:
-        """Settings from the environment unless given."""
-        return self._settings or Settings.from_env()
+        """The given settings, else those of the given environment, else of os.environ."""
+        return self._settings or Settings.from_env(self._environment)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
@@ -87,25 +106,25 @@ class Services:
         return boto3.client("stepfunctions", config=_CLIENT_CONFIG)
 
     @cached_property
-    def clock(self) -> Clock:
-        """The clock every time-driven decision reads."""
+    def delivery_clock(self) -> Clock:
+        """The clock deliveries read: attempt times, retry waits, lease expiry."""
         return SystemClock()
 
     @cached_property
     def events(self) -> EventStore:
         """The event store."""
-        return DynamoDBEventStore(self.settings.events_table, self.dynamodb)
+        return DynamoDBEventStore(self.settings.require("events_table"), self.dynamodb)
 
     @cached_property
     def tenants(self) -> TenantDirectory:
         """Tenants and their rate limits."""
-        return TenantDirectory(self.settings.views_table, self.dynamodb)
+        return TenantDirectory(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def keys(self) -> KeyDirectory:
         """Tenant keys and their secrets."""
         return KeyDirectory(
-            self.settings.views_table,
+            self.settings.require("views_table"),
             self.settings.tenant_secret_prefix,
             dynamodb=self.dynamodb,
             secretsmanager=self.secretsmanager,
@@ -115,14 +134,14 @@ class Services:
     @cached_property
     def nonces(self) -> NonceStore:
         """Used nonces."""
-        return NonceStore(self.settings.views_table, self.dynamodb)
+        return NonceStore(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         """Request rate limits per tenant and key."""
         settings = self.settings
         return RateLimiter(
-            settings.views_table,
+            settings.require("views_table"),
             self.dynamodb,
             default=RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
             cache_seconds=settings.rate_limit_cache_seconds,
@@ -131,12 +150,12 @@ class Services:
     @cached_property
     def forms(self) -> FormCatalog:
         """Forms and their schemas."""
-        return DynamoDBFormCatalog(self.settings.views_table, self.dynamodb)
+        return DynamoDBFormCatalog(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def destinations(self) -> DestinationDirectory:
         """Destinations."""
-        return DynamoDBDestinationDirectory(self.settings.views_table, self.dynamodb)
+        return DynamoDBDestinationDirectory(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def destination_admin(self) -> DestinationAdmin:
@@ -152,17 +171,17 @@ class Services:
     @cached_property
     def statuses(self) -> StatusViews:
         """Status views."""
-        return StatusViews(self.settings.views_table, self.dynamodb)
+        return StatusViews(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def listing(self) -> SubmissionListing:
         """The tenant listing by status."""
-        return SubmissionListing(self.settings.views_table, self.dynamodb)
+        return SubmissionListing(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def delivery_queue(self) -> DeliveryQueue:
         """The delivery queue."""
-        return SQSDeliveryQueue(self.settings.delivery_queue_url, self.sqs)
+        return SQSDeliveryQueue(self.settings.require("delivery_queue_url"), self.sqs)
 
     @cached_property
     def http(self) -> httpx.Client:
@@ -176,17 +195,23 @@ class Services:
             self.settings.destination_secret_prefix,
             secretsmanager=self.secretsmanager,
             cache_seconds=self.settings.secret_cache_seconds,
+            clock=self.clock,
         )
 
     @cached_property
     def leases(self) -> DeliveryLeases:
         """Delivery leases."""
-        return DynamoDBDeliveryLeases(self.settings.views_table, self.dynamodb, clock=self.clock)
+        return DynamoDBDeliveryLeases(
+            self.settings.require("views_table"), self.dynamodb, clock=self.delivery_clock
+        )
 
     @cached_property
     def retry_workflow(self) -> RetryWorkflow:
-        """The retry state machine."""
-        return StepFunctionsRetryWorkflow(self.settings.retry_state_machine_arn, self.stepfunctions)
+        """The retry state machine, named when the first retry starts: the retry-attempt
+        function builds the connector too, but never starts a workflow and names none."""
+        return StepFunctionsRetryWorkflow(
+            lambda: self.settings.require("retry_state_machine_arn"), self.stepfunctions
+        )
 
     @cached_property
     def connector(self) -> Connector:
@@ -200,11 +225,58 @@ class Services:
             http=self.http,
             allowed_destinations=self.settings.allowed_destinations,
             time_scale=self.settings.time_scale,
-            clock=self.clock,
+            clock=self.delivery_clock,
         )
 
 
+class Container:
+    """One function container: its own environment and the services built from it.
+
+    The local runtime makes one per container and runs every invocation (and the
+    import of the handler's module) inside `serving()`; on Lambda there is none.
+    """
+
+    def __init__(
+        self, environment: Mapping[str, str], *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.environment: Mapping[str, str] = MappingProxyType(dict(environment))
+        self.services = Services(environment=self.environment, clock=clock)
+
+    @contextmanager
+    def serving(self) -> Iterator[Container]:
+        """Within this block (this thread or task), `services()` is this container's."""
+        token = _current_container.set(self)
+        try:
+            yield self
+        finally:
+            _current_container.reset(token)
+
+
+_current_container: ContextVar[Container | None] = ContextVar("formrelay_container", default=None)
+
+
+def environment() -> Mapping[str, str]:
+    """The function's environment: its container's, else the process's (as on Lambda)."""
+    container = _current_container.get()
+    return os.environ if container is None else container.environment
+
+
 @lru_cache(maxsize=1)
-def services() -> Services:
-    """The container's services (one set per Lambda container)."""
+def _process_services() -> Services:
+    """The process's services: on Lambda, a process is one container."""
     return Services()
+
+
+class _ContainerServices:
+    """`services()`: the services of the container serving this invocation."""
+
+    def __call__(self) -> Services:
+        container = _current_container.get()
+        return _process_services() if container is None else container.services
+
+    def cache_clear(self) -> None:
+        """Forget the process's services (after a test changed os.environ)."""
+        _process_services.cache_clear()
+
+
+services = _ContainerServices()

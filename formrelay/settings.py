@@ -1,10 +1,11 @@
-"""Typed settings read once from the environment at the edge."""
+"""Typed settings read once from a function's own environment, at the edge."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from formrelay.delivery.ssrf import allowed_from_env
 from formrelay.domain.errors import FormrelayError
@@ -25,23 +26,43 @@ DEFAULT_TENANT_SECRET_PREFIX = "formrelay/tenants/"
 DEFAULT_DESTINATION_SECRET_PREFIX = "formrelay/destinations/"
 
 
+# The resources a function may name in its environment: each function's template entry
+# declares only those it uses, so a setting here is None for a function that does not.
+RESOURCE_VARIABLES = {
+    "events_table": "EVENTS_TABLE",
+    "views_table": "VIEWS_TABLE",
+    "delivery_queue_url": "DELIVERY_QUEUE_URL",
+    "retry_state_machine_arn": "DELIVERY_RETRY_STATE_MACHINE_ARN",
+}
+Resource = Literal["events_table", "views_table", "delivery_queue_url", "retry_state_machine_arn"]
+DEFAULT_RETRY_SCHEDULE_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """What every function needs to find its tables, queue and secrets."""
+    """One function's settings, read from its own environment.
 
-    events_table: str
-    views_table: str
-    delivery_queue_url: str
-    tenant_secret_prefix: str
-    retry_schedule_seconds: tuple[int, ...]
+    Every function gets its own environment (infra/template.yaml declares what
+    each reads), so one Settings class serves them all: a resource the function
+    does not declare is None, and asking for it (`require`) is a
+    ConfigurationError naming the variable, when the adapter that needs it is
+    built, not at import. Tuning values have defaults; a value that is given
+    is checked whichever function reads it.
+    """
+
+    events_table: str | None = None
+    views_table: str | None = None
+    delivery_queue_url: str | None = None
+    # The retry workflow's state machine (DELIVERY_RETRY_STATE_MACHINE_ARN): the connector's only.
+    retry_state_machine_arn: str | None = None
+    tenant_secret_prefix: str = DEFAULT_TENANT_SECRET_PREFIX
+    retry_schedule_seconds: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE_SECONDS
     signature_window_seconds: int = 300
     # How long key and destination secrets are cached (SECRET_CACHE_SECONDS): a
     # rotated-out or revoked secret may verify this long; a revoked key's state does not.
-    secret_cache_seconds: int = 30
+    secret_cache_seconds: int = DEFAULT_SECRET_CACHE_SECONDS
     # host:port pairs deliveries may reach although not public (DELIVERY_ALLOWED_DESTINATIONS).
     allowed_destinations: frozenset[str] = frozenset()
-    # The retry workflow's state machine (DELIVERY_RETRY_STATE_MACHINE_ARN).
-    retry_state_machine_arn: str = ""
     # Every retry wait is multiplied by this (FORMRELAY_TIME_SCALE): 1 in production.
     time_scale: float = 1.0
     # Where destinations' credentials are kept (DESTINATION_SECRET_PREFIX): `<prefix><tenant>`.
@@ -54,31 +75,41 @@ class Settings:
     # (RATE_LIMIT_CACHE_SECONDS).
     rate_limit_cache_seconds: int = 30
 
+    def require(self, resource: Resource) -> str:
+        """A resource this function needs; ConfigurationError if its environment lacks it."""
+        value = getattr(self, resource)
+        if not value:
+            raise ConfigurationError(
+                f"environment variable {RESOURCE_VARIABLES[resource]} is not set: "
+                "this function's environment does not declare it"
+            )
+        return str(value)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Settings from environment variables (those the template declares)."""
+        """Settings from a function's environment variables (os.environ if none given)."""
         env = os.environ if env is None else env
 
-        def required(name: str) -> str:
-            value = env.get(name, "").strip()
-            if not value:
-                raise ConfigurationError(f"environment variable {name} is not set")
-            return value
+        def resource(name: str) -> str | None:
+            return env.get(name, "").strip() or None
 
         tenant_prefix = env.get("TENANT_SECRET_PREFIX", DEFAULT_TENANT_SECRET_PREFIX)
         destination_prefix = env.get("DESTINATION_SECRET_PREFIX", DEFAULT_DESTINATION_SECRET_PREFIX)
         _check_prefixes_apart(tenant_prefix, destination_prefix)
         return cls(
-            events_table=required("EVENTS_TABLE"),
-            views_table=required("VIEWS_TABLE"),
-            delivery_queue_url=required("DELIVERY_QUEUE_URL"),
+            events_table=resource("EVENTS_TABLE"),
+            views_table=resource("VIEWS_TABLE"),
+            delivery_queue_url=resource("DELIVERY_QUEUE_URL"),
+            retry_state_machine_arn=resource("DELIVERY_RETRY_STATE_MACHINE_ARN"),
             tenant_secret_prefix=tenant_prefix,
             destination_secret_prefix=destination_prefix,
             retry_schedule_seconds=_schedule(
-                env.get("DELIVERY_RETRY_SCHEDULE_SECONDS", "5,300,1800,7200,18000,36000,36000")
+                env.get(
+                    "DELIVERY_RETRY_SCHEDULE_SECONDS",
+                    ",".join(map(str, DEFAULT_RETRY_SCHEDULE_SECONDS)),
+                )
             ),
             allowed_destinations=_allowed(env.get("DELIVERY_ALLOWED_DESTINATIONS", "")),
-            retry_state_machine_arn=env.get("DELIVERY_RETRY_STATE_MACHINE_ARN", ""),
             time_scale=_time_scale(env.get("FORMRELAY_TIME_SCALE", "1")),
             rate_limit_per_second=_positive_number(
                 "RATE_LIMIT_PER_SECOND", env.get("RATE_LIMIT_PER_SECOND", "50")

@@ -63,7 +63,9 @@ class DestinationSecrets:
         """documents: where the tenants' documents live (default: Secrets Manager)."""
         self.secret_prefix = secret_prefix
         self.documents = (
-            documents if documents is not None else SecretsManagerDocuments(secretsmanager)
+            documents
+            if documents is not None
+            else SecretsManagerDocuments(secretsmanager, clock=clock)
         )
         self.cache_seconds = cache_seconds
         self._clock = clock

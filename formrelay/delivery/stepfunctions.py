@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -17,9 +18,19 @@ if TYPE_CHECKING:
 class StepFunctionsRetryWorkflow(RetryWorkflow):
     """The delivery retry state machine."""
 
-    def __init__(self, state_machine_arn: str, stepfunctions: SFNClient | None = None) -> None:
-        self.state_machine_arn = state_machine_arn
+    def __init__(
+        self, state_machine_arn: str | Callable[[], str], stepfunctions: SFNClient | None = None
+    ) -> None:
+        """state_machine_arn: the ARN, or where to find it when the first retry starts."""
+        self._state_machine_arn = state_machine_arn
         self._stepfunctions = stepfunctions
+
+    @property
+    def state_machine_arn(self) -> str:
+        """The state machine's ARN."""
+        if callable(self._state_machine_arn):
+            self._state_machine_arn = self._state_machine_arn()
+        return self._state_machine_arn
 
     @property
     def stepfunctions(self) -> SFNClient:

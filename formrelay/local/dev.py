@@ -9,21 +9,24 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from formrelay.composition import Services
 from formrelay.local import asl_timing, dynamodb_atomicity, secretsmanager_atomicity
 from formrelay.local.emulator import Emulator
 from formrelay.local.front import Front
 from formrelay.local.functions import (
     FunctionRuntime,
-    merged_environment,
+    FunctionSpec,
     read_functions,
     register_functions,
+    shared_environment,
 )
 from formrelay.local.intrinsics import ResourceMap
 from formrelay.local.lambda_invoke import serve_functions, stop_serving
@@ -33,7 +36,13 @@ from formrelay.local.routes import read_routes
 from formrelay.local.sink import Sink
 from formrelay.local.state_machines import provision_state_machines
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
-from formrelay.settings import SECRET_CACHE_VARIABLE, Settings, parse_secret_cache_seconds
+from formrelay.settings import (
+    DEFAULT_DESTINATION_SECRET_PREFIX,
+    DEFAULT_TENANT_SECRET_PREFIX,
+    SECRET_CACHE_VARIABLE,
+    Settings,
+    parse_secret_cache_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +78,17 @@ class LocalStack:
         time_scale: float | None = None,
         allow_destinations: Sequence[str] = (),
         secret_cache_seconds: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """time_scale None: $FORMRELAY_TIME_SCALE if set, else the template's value.
 
+        Each override replaces the template's value in the environment of every
+        function that declares the variable, and is given to no other function.
         allow_destinations: HOST:PORT entries for $DELIVERY_ALLOWED_DESTINATIONS
         (empty: the template's value).
         secret_cache_seconds: $SECRET_CACHE_SECONDS for the functions (None: the
-        template's value); 1 lets tests watch a rotation take effect.
+        template's value); 0 turns the secret caches off, 1 lets tests watch a rotation.
+        clock: what the functions' secret caches measure their age on.
         """
         self.template_path = template
         self.time_scale = None if time_scale is None else parse_time_scale(time_scale)
@@ -91,13 +104,16 @@ class LocalStack:
         self.endpoint = ""
         self.aws_endpoint = ""
         self.resources: ResourceMap = {}
+        self.functions: dict[str, FunctionSpec] = {}
+        self.clock = clock
+        self._runtimes: dict[str, FunctionRuntime] = {}
         self._emulator = Emulator(host=host)
         self._front: Front | None = None
         self._pollers: list[Poller] = []
         self._saved_env: dict[str, str | None] = {}
 
     def start(self) -> LocalStack:
-        """Start moto, provision, set the functions' env, then serve and poll."""
+        """Start moto, provision, give each function its environment, then serve and poll."""
         self._save_env()
         dynamodb_atomicity.install()  # before any write: moto's own are not atomic
         secretsmanager_atomicity.install()  # its label moves neither: no CAS without it
@@ -108,16 +124,29 @@ class LocalStack:
         provision_state_machines(
             template, self.resources, self.stack_name, self.template_path.parent
         )
-        functions = read_functions(template, self.resources, self.stack_name)
-        environment = self._overridden(merged_environment(functions))
-        os.environ.update(environment)  # before any handler is imported
-        asl_timing.install(float(environment[TIME_SCALE_VARIABLE]))
-        serve_functions(functions.values())  # Lambda Invoke at the emulator, in-process
-        self._front = Front(read_routes(template, self.resources, functions), self.host, self.port)
+        declared = read_functions(template, self.resources, self.stack_name)
+        scale = self._time_scale(declared.values())
+        self.functions = {
+            logical_id: spec.with_environment(self._overridden(spec.environment, scale))
+            for logical_id, spec in declared.items()
+        }
+        # Each function's environment lives in its containers (formrelay.composition); the
+        # process gets only what every function has alike, for code that reads os.environ.
+        shared = shared_environment(self.functions.values())
+        os.environ.update(shared)
+        _warn_unshared_powertools(self.functions.values(), shared)
+        asl_timing.install(scale)
+        self._runtimes = {
+            logical_id: FunctionRuntime(spec, clock=self.clock)
+            for logical_id, spec in self.functions.items()
+        }
+        serve_functions(self._runtimes.values())  # Lambda Invoke at the emulator, in-process
+        routes = read_routes(template, self.resources, self.functions)
+        self._front = Front(routes, self.host, self.port, runtimes=self._runtimes)
         self._front.start()
         self.endpoint = self._front.url
-        for spec in functions.values():
-            runtime = FunctionRuntime(spec)
+        for logical_id, spec in self.functions.items():
+            runtime = self._runtimes[logical_id]
             for event in spec.events:
                 if event.type == "DynamoDB":
                     self._pollers.append(StreamPoller(runtime, event.properties))
@@ -128,6 +157,44 @@ class LocalStack:
         for poller in self._pollers:
             poller.start()
         return self
+
+    def runtime(self, logical_id: str) -> FunctionRuntime:
+        """The runtime (and so the containers) of one of the template's functions."""
+        return self._runtimes[logical_id]
+
+    def operator_services(self) -> Services:
+        """Services for an operator's tools on this stack (the demo seed, tests).
+
+        An operator acts for every function, so these name every table, the queue,
+        the state machine and both secret prefixes, as the template's resources
+        and functions do; they share nothing with any function's container.
+        """
+        return Services(
+            Settings(
+                events_table=self._physical("EventsTable"),
+                views_table=self._physical("ViewsTable"),
+                delivery_queue_url=self._physical("DeliveryQueue"),
+                retry_state_machine_arn=self._physical("DeliveryRetryStateMachine"),
+                tenant_secret_prefix=self._declared(
+                    "TENANT_SECRET_PREFIX", DEFAULT_TENANT_SECRET_PREFIX
+                ),
+                destination_secret_prefix=self._declared(
+                    "DESTINATION_SECRET_PREFIX", DEFAULT_DESTINATION_SECRET_PREFIX
+                ),
+            )
+        )
+
+    def _physical(self, logical_id: str) -> str | None:
+        """A resource's physical name (Ref), None if the template has no such resource."""
+        ref = self.resources.get(logical_id, {}).get("Ref")
+        return None if ref is None else str(ref)
+
+    def _declared(self, variable: str, default: str) -> str:
+        """The value the functions that declare a variable give it."""
+        for spec in self.functions.values():
+            if variable in spec.environment:
+                return spec.environment[variable]
+        return default
 
     def stop(self) -> None:
         """Stop pollers, front, executions and emulator; reset moto; restore the environment."""
@@ -149,17 +216,30 @@ class LocalStack:
         asl_timing.reset()
         self._restore_env()
 
-    def _overridden(self, environment: dict[str, str]) -> dict[str, str]:
-        """The functions' environment with time scale, destinations and secret cache applied."""
-        scale = self.time_scale
-        if scale is None and os.environ.get(TIME_SCALE_VARIABLE):
-            scale = parse_time_scale(os.environ[TIME_SCALE_VARIABLE])
-        if scale is None:
-            scale = parse_time_scale(environment.get(TIME_SCALE_VARIABLE, "1"))
-        overridden = {**environment, TIME_SCALE_VARIABLE: f"{scale:g}"}
-        if self.allow_destinations:
+    def _time_scale(self, specs: Iterable[FunctionSpec]) -> float:
+        """The stack's one time scale: given, else $FORMRELAY_TIME_SCALE, else the template's."""
+        if self.time_scale is not None:
+            return self.time_scale
+        if os.environ.get(TIME_SCALE_VARIABLE):
+            return parse_time_scale(os.environ[TIME_SCALE_VARIABLE])
+        declared = (spec.environment.get(TIME_SCALE_VARIABLE) for spec in specs)
+        return parse_time_scale(next((value for value in declared if value), "1"))
+
+    def _overridden(
+        self, environment: dict[str, str], scale: float | None = None
+    ) -> dict[str, str]:
+        """A function's environment with time scale, destinations and secret cache applied.
+
+        Only variables the function declares are changed: an override adds none.
+        """
+        overridden = dict(environment)
+        if TIME_SCALE_VARIABLE in overridden:
+            overridden[TIME_SCALE_VARIABLE] = (
+                f"{self._time_scale([]) if scale is None else scale:g}"
+            )
+        if self.allow_destinations and ALLOWED_DESTINATIONS_VARIABLE in overridden:
             overridden[ALLOWED_DESTINATIONS_VARIABLE] = ",".join(self.allow_destinations)
-        if self.secret_cache_seconds is not None:
+        if self.secret_cache_seconds is not None and SECRET_CACHE_VARIABLE in overridden:
             overridden[SECRET_CACHE_VARIABLE] = str(self.secret_cache_seconds)
         return overridden
 
@@ -188,6 +268,16 @@ class LocalStack:
         self.stop()
 
 
+def _warn_unshared_powertools(specs: Iterable[FunctionSpec], shared: dict[str, str]) -> None:
+    """Powertools reads its settings from os.environ, which holds only shared variables."""
+    declared = {name for spec in specs for name in spec.environment}
+    for name in sorted(declared - set(shared)):
+        if name.startswith("POWERTOOLS_"):
+            logger.warning(
+                "%s is not the same in every function: locally Powertools keeps its default", name
+            )
+
+
 def _post(url: str, document: dict[str, Any]) -> None:
     """POST a JSON document to a local URL."""
     request = urllib.request.Request(
@@ -203,9 +293,10 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
     Besides the demo credentials it names the tables and secret prefix, so
     `formrelay tenants|keys` can find the local stack without flags.
     """
-    from formrelay.bootstrap import seed_demo  # needs the env the stack has set
+    from formrelay.bootstrap import seed_demo
 
-    seeded = seed_demo(sink.url)
+    operator = stack.operator_services()
+    seeded = seed_demo(operator, sink.url)
     document = {
         "endpoint": stack.endpoint,
         "key_id": seeded["key_id"],
@@ -217,7 +308,7 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
         "webhook_secret": seeded["webhook_secret"],
         "views_table": stack.resources["ViewsTable"]["Ref"],
         "events_table": stack.resources["EventsTable"]["Ref"],
-        "tenant_secret_prefix": Settings.from_env().tenant_secret_prefix,
+        "tenant_secret_prefix": operator.settings.tenant_secret_prefix,
     }
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / "demo.json"

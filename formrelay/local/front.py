@@ -35,9 +35,12 @@ class BodyTooLargeError(ValueError):
 class Gateway:
     """Routes a request, runs the authorizer, then the route's function."""
 
-    def __init__(self, routes: RouteTable) -> None:
+    def __init__(
+        self, routes: RouteTable, runtimes: dict[str, FunctionRuntime] | None = None
+    ) -> None:
         self.routes = routes
-        self._runtimes: dict[str, FunctionRuntime] = {}
+        # By logical id; given by the stack so every event source shares a function's containers.
+        self._runtimes: dict[str, FunctionRuntime] = {} if runtimes is None else runtimes
         # Powertools' event handler keeps the current event on the BaseRouter class, not
         # on the resolver: one invocation per process, as on Lambda. Route functions run
         # one at a time here, or concurrent requests would read each other's event (and
@@ -186,8 +189,14 @@ class FrontServer(ThreadingHTTPServer):
 class Front:
     """The HTTP front running in a background thread."""
 
-    def __init__(self, routes: RouteTable, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = FrontServer((host, port), Gateway(routes))
+    def __init__(
+        self,
+        routes: RouteTable,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        runtimes: dict[str, FunctionRuntime] | None = None,
+    ) -> None:
+        self._server = FrontServer((host, port), Gateway(routes, runtimes))
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="formrelay-front", daemon=True
         )

@@ -9,10 +9,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from formrelay.composition import Container, Services
 from formrelay.local.emulator import ACCOUNT_ID, REGION
 from formrelay.local.intrinsics import ResourceMap, resolve
 from formrelay.local.provision import physical_name
@@ -21,10 +22,6 @@ from formrelay.local.template import resources_of_type
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
-
-
-class EnvironmentConflictError(ValueError):
-    """Two functions set the same environment variable to different values."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +49,10 @@ class FunctionSpec:
     def arn(self) -> str:
         """The function's (local) ARN."""
         return function_arn(self.name)
+
+    def with_environment(self, environment: dict[str, str]) -> FunctionSpec:
+        """The same function with another environment."""
+        return replace(self, environment=dict(environment))
 
 
 def function_arn(name: str) -> str:
@@ -127,16 +128,22 @@ def read_functions(
     return specs
 
 
-def merged_environment(specs: dict[str, FunctionSpec]) -> dict[str, str]:
-    """The union of all functions' environments; conflicting values are an error."""
-    merged: dict[str, str] = {}
-    for spec in specs.values():
-        for key, value in spec.environment.items():
-            if merged.setdefault(key, value) != value:
-                raise EnvironmentConflictError(
-                    f"{spec.logical_id} sets {key}={value!r}, another function {merged[key]!r}"
-                )
-    return merged
+def shared_environment(specs: Iterable[FunctionSpec]) -> dict[str, str]:
+    """The variables every function has, with the same value in each (Globals' own).
+
+    Only these may go into the process's environment, where code that reads
+    os.environ itself (Powertools' Logger, at import) finds them: no function
+    sees there a variable it does not have, or another function's value.
+    """
+    environments = [spec.environment for spec in specs]
+    if not environments:
+        return {}
+    first, *others = environments
+    return {
+        key: value
+        for key, value in first.items()
+        if all(other.get(key) == value for other in others)
+    }
 
 
 def load_handler(dotted: str) -> Handler:
@@ -165,6 +172,14 @@ def load_handler_copy(dotted: str, container: int) -> Handler | None:
     return handler
 
 
+@dataclass
+class _Slot:
+    """One container: its copy of the handler and its environment and services."""
+
+    handler: Handler
+    container: Container
+
+
 class FunctionRuntime:
     """Invokes one function's handler in-process with a Lambda-shaped context.
 
@@ -172,29 +187,55 @@ class FunctionRuntime:
     invocations get containers of their own: the first imports the handler's
     module, every further one runs a fresh copy of it, so module-level state (a
     Powertools resolver's current event, a batch processor's records) is never
-    shared by two invocations at once.
+    shared by two invocations at once. Each container also has its own
+    environment (the function's, from the template) and its own services
+    (`formrelay.composition.services()` inside it), so caches are per container
+    as on AWS, and no function sees another's variables.
     """
 
-    def __init__(self, spec: FunctionSpec, max_containers: int = 16) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        max_containers: int = 16,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.spec = spec
         self.max_containers = max_containers
-        self._idle: list[Handler] = []
+        self._clock = clock
+        self._idle: list[_Slot] = []
         self._containers = 0
+        self._made: list[Container] = []
+        self._setups: list[Callable[[Services], None]] = []
         self._free = threading.Condition()
 
     def invoke(self, event: Any) -> Any:
         """Call the handler once; exceptions propagate to the caller (the event source)."""
-        handler = self._acquire()
+        slot = self._acquire()
         try:
             context = LambdaContext(self.spec)
             logger.debug("invoking %s (%s)", self.spec.name, context.aws_request_id)
-            return handler(event, context)
+            with slot.container.serving():
+                return slot.handler(event, context)
         finally:
             with self._free:
-                self._idle.append(handler)
+                self._idle.append(slot)
                 self._free.notify()
 
-    def _acquire(self) -> Handler:
+    def containers(self) -> list[Container]:
+        """The containers made so far, oldest first."""
+        with self._free:
+            return list(self._made)
+
+    def configure(self, setup: Callable[[Services], None]) -> None:
+        """Run setup on the services of every container, made so far or later."""
+        with self._free:
+            self._setups.append(setup)
+            made = list(self._made)
+        for container in made:
+            setup(container.services)
+
+    def _acquire(self) -> _Slot:
         """An idle container, a new one, or (at the limit) the next to become idle."""
         with self._free:
             while not self._idle and self._containers >= self.max_containers:
@@ -203,10 +244,13 @@ class FunctionRuntime:
                 return self._idle.pop()
             self._containers += 1
             number = self._containers
+        container = Container(self.spec.environment, clock=self._clock)
         try:
-            if number == 1:
-                return load_handler(self.spec.handler)
-            handler = load_handler_copy(self.spec.handler, number)
+            with container.serving():  # module-level code runs in the container too
+                if number == 1:
+                    handler: Handler | None = load_handler(self.spec.handler)
+                else:
+                    handler = load_handler_copy(self.spec.handler, number)
         except BaseException:
             with self._free:
                 self._containers -= 1
@@ -217,4 +261,9 @@ class FunctionRuntime:
                 self.max_containers = 1
                 self._containers -= 1
             return self._acquire()
-        return handler
+        with self._free:
+            self._made.append(container)
+            setups = list(self._setups)
+        for setup in setups:
+            setup(container.services)
+        return _Slot(handler, container)

@@ -22,7 +22,7 @@ from typing import Any
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from formrelay.local.functions import FunctionRuntime, FunctionSpec
+from formrelay.local.functions import FunctionRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def _wrap(original: BackendInvoke) -> BackendInvoke:
     return invoke
 
 
-def serve_functions(specs: Iterable[FunctionSpec]) -> None:
+def serve_functions(runtimes: Iterable[FunctionRuntime]) -> None:
     """Answer Invoke for these functions in-process (handlers are imported on first use)."""
     with _lock:
         for backend in (LambdaBackend, LambdaSimpleBackend):
@@ -134,7 +134,7 @@ def serve_functions(specs: Iterable[FunctionSpec]) -> None:
                 _originals[backend] = backend.__dict__["invoke"]
                 backend.invoke = _wrap(_originals[backend])  # type: ignore[method-assign]
         _runtimes.clear()
-        _runtimes.update({spec.name: FunctionRuntime(spec) for spec in specs})
+        _runtimes.update({runtime.spec.name: runtime for runtime in runtimes})
 
 
 def stop_serving() -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from formrelay.secrets.port import (
@@ -57,30 +55,24 @@ class InMemorySecretDocuments(SecretDocuments):
     def __init__(
         self,
         vault: InMemorySecretVault | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.vault = vault if vault is not None else InMemorySecretVault()
-        self._clock = clock
-        self._cache: dict[str, tuple[float, object]] = {}  # name -> (expires at, document)
+        self._cache: dict[str, object] = {}  # name -> the document as last fetched
         self._cache_lock = threading.Lock()
 
-    def _read_cached(self, name: str, *, max_age: float, force: bool) -> object | None:
-        # Powertools' rules: an entry expires max_age s after its fetch; a max_age of
-        # 0 or less, or a missing document, is not cached.
-        now = self._clock()
+    def _read_cached(self, name: str, *, force: bool) -> object | None:
+        # A missing document is not cached, as Powertools caches none.
         with self._cache_lock:
             cached = self._cache.get(name)
-        if cached is not None and not force and now <= cached[0]:
-            return cached[1]
+        if cached is not None and not force:
+            return cached
         latest = self._read_latest(name)
         if latest is None:
             return None
-        if max_age > 0:
-            with self._cache_lock:
-                self._cache[name] = (now + max_age, latest[0])
+        with self._cache_lock:
+            self._cache[name] = latest[0]
         return latest[0]
 
     def _read_latest(self, name: str) -> tuple[object, str] | None:

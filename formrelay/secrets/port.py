@@ -70,6 +70,7 @@ class SecretDocuments(ABC):
         max_backoff_seconds: float = DEFAULT_MAX_BACKOFF_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[float, float], float] = random.uniform,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if tries < 1:
             raise ValueError("tries must be at least 1")
@@ -78,8 +79,12 @@ class SecretDocuments(ABC):
         self.max_backoff_seconds = max_backoff_seconds
         self._sleep = sleep
         self._jitter = jitter
+        self._clock = clock
         # Names this instance wrote: its next cached read of each fetches anew.
         self._written: set[str] = set()
+        # When each name was last fetched, on the injected clock: the cache's age is
+        # decided here, so a test can let it expire without sleeping.
+        self._fetched_at: dict[str, float] = {}
 
     def read(self, name: str, *, max_age: float, refetch: bool = False) -> Document:
         """The document ({} if there is none), from this instance's cache if under max_age s old.
@@ -87,9 +92,15 @@ class SecretDocuments(ABC):
         refetch: fetch it anew whatever the cache holds. A document this instance
         wrote is fetched anew on its next read (a writer reads its own writes).
         """
-        force = refetch or name in self._written
-        found = self._read_cached(name, max_age=max_age, force=force)
+        now = self._clock()
+        fetched_at = self._fetched_at.get(name)
+        # Powertools' rule: an entry lives max_age s after its fetch; 0 or less caches nothing.
+        stale = fetched_at is None or max_age <= 0 or now - fetched_at > max_age
+        force = refetch or stale or name in self._written
+        found = self._read_cached(name, force=force)
         self._written.discard(name)
+        if force:
+            self._fetched_at[name] = now
         if found is None:
             return {}
         # A copy: the cache's own object must not change when a caller edits what it read.
@@ -134,8 +145,8 @@ class SecretDocuments(ABC):
         return self._jitter(0.0, ceiling)
 
     @abstractmethod
-    def _read_cached(self, name: str, *, max_age: float, force: bool) -> object | None:
-        """The parsed document, cached up to max_age s (fetched anew if force); None if none."""
+    def _read_cached(self, name: str, *, force: bool) -> object | None:
+        """The parsed document as last fetched (fetched anew if force); None if none."""
 
     @abstractmethod
     def _read_latest(self, name: str) -> tuple[object, str] | None:

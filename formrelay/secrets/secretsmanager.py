@@ -40,6 +40,8 @@ CURRENT = "AWSCURRENT"
 # Where a write puts its new version before AWSCURRENT is moved to it.
 STAGED = "FORMRELAY_STAGED"
 _NOT_FOUND = "ResourceNotFoundException"
+# Powertools keeps each value this long: when to fetch again is the port's decision.
+_POWERTOOLS_MAX_AGE = 10 * 365 * 86400
 # What Secrets Manager answers when the swap's premise no longer holds: the label
 # is no longer on the version read, or a rival created the secret first.
 _LOST_RACE = ("InvalidParameterException", "ResourceExistsException")
@@ -67,11 +69,11 @@ class SecretsManagerDocuments(SecretDocuments):
             self._provider = SecretsProvider(boto3_client=self.secretsmanager)
         return self._provider
 
-    def _read_cached(self, name: str, *, max_age: float, force: bool) -> object | None:
+    def _read_cached(self, name: str, *, force: bool) -> object | None:
         try:
             return self.provider.get(
                 name,
-                max_age=int(max_age),
+                max_age=_POWERTOOLS_MAX_AGE,
                 transform="json",
                 force_fetch=force,
                 VersionStage=CURRENT,

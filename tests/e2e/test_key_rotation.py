@@ -2,7 +2,8 @@
 
 Given a local stack whose functions cache secrets for 1 s, an operator makes a
 read key with `formrelay keys create`, rotates it, finishes, then revokes it,
-while a client signs listing requests with the old and the new secret.
+while a client signs listing requests with the old and the new secret; then two
+keys made one right after the other both work at once.
 """
 
 from __future__ import annotations
@@ -80,3 +81,12 @@ def test_a_key_rotates_with_no_refused_request_and_stops_at_once_when_revoked(
         assert revoked["state"] == "revoked"
         assert listing_status(stack, key_id, new) == 403
         assert listing_status(stack, stack.demo["key_id"], stack.demo["secret"]) == 200
+
+        # When two keys are made and each used right away, within one cache lifetime
+        # (the demo key's request has just cached the tenant's secrets, and they are
+        # fetched anew for the first new key), the second works at once as well
+        keys = stack.services().keys
+        assert listing_status(stack, stack.demo["key_id"], stack.demo["secret"]) == 200
+        for _ in range(2):
+            made, secret = keys.create("demo", frozenset({"read"}))
+            assert listing_status(stack, made.key_id, secret) == 200

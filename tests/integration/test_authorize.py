@@ -7,8 +7,10 @@ route's scope, and refuses everything else with AccessDeniedError.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,7 @@ from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
 from formrelay.auth.signing import sign_request
 from formrelay.tables import keys as vk
-from tests.support.template_aws import template_aws
+from tests.support.template_aws import TemplateAws, template_aws
 
 ROUTE = "GET /v1/submissions/{submission_id}"
 PATH = "/v1/submissions/abc"
@@ -32,6 +34,7 @@ class Directory:
 
     keys: KeyDirectory
     nonces: NonceStore
+    aws: TemplateAws
 
     def request(
         self, key_id: str, secret: str, *, at: int = T0, nonce: str | None = None
@@ -59,6 +62,7 @@ def directory() -> Iterator[Directory]:
                 cache_seconds=0,
             ),
             NonceStore(aws.views_table, aws.dynamodb),
+            aws,
         )
 
 
@@ -143,14 +147,21 @@ def test_a_key_without_the_routes_scope_is_refused(directory: Directory) -> None
         directory.authorize(directory.request(key.key_id, secret))
 
 
-def test_a_key_made_after_the_secrets_were_cached_works_at_once(directory: Directory) -> None:
-    cached = KeyDirectory(
+def authorizer_view(directory: Directory, clock: Callable[[], float]) -> Directory:
+    """The authorizer's own directory (another container): secrets cached 30 s, its clock."""
+    keys = KeyDirectory(
         directory.keys.views_table,
         "formrelay/tenants/",
         dynamodb=directory.keys.dynamodb,
-        secretsmanager=directory.keys.secretsmanager,
+        secretsmanager=directory.aws.secretsmanager,
         cache_seconds=30,
+        clock=clock,
     )
+    return Directory(keys, directory.nonces, directory.aws)
+
+
+def test_a_key_made_after_the_secrets_were_cached_works_at_once(directory: Directory) -> None:
+    cached = authorizer_view(directory, time.monotonic).keys
     first, first_secret = directory.keys.create("acme", frozenset({scopes.READ}))
     assert cached.secrets_for("acme", first.key_id) == [first_secret]  # the document is cached
 
@@ -160,3 +171,60 @@ def test_a_key_made_after_the_secrets_were_cached_works_at_once(directory: Direc
     # and a rotated-out secret is still served from the cache, as documented
     directory.keys.revoke("acme", first.key_id)
     assert cached.secrets_for("acme", first.key_id) == [first_secret]
+
+
+def test_two_keys_made_and_used_within_one_second_both_work_at_once(
+    directory: Directory,
+) -> None:
+    # Given an authorizer that cached acme's secrets when a first key was used
+    authorizer = authorizer_view(directory, lambda: 0.0)  # all within one instant
+    used, used_secret = directory.keys.create("acme", frozenset({scopes.READ}))
+    assert authorizer.authorize(directory.request(used.key_id, used_secret)) == "acme"
+
+    # When two more keys are made, and each is used right away
+    second, second_secret = directory.keys.create("acme", frozenset({scopes.READ}))
+    assert authorizer.authorize(directory.request(second.key_id, second_secret)) == "acme"
+    third, third_secret = directory.keys.create("acme", frozenset({scopes.READ}))
+
+    # Then the third passes too: the refetch for the second does not hold it back
+    assert authorizer.authorize(directory.request(third.key_id, third_secret)) == "acme"
+    # and another tenant's new key as well
+    theirs, their_secret = directory.keys.create("globex", frozenset({scopes.READ}))
+    assert authorizer.authorize(directory.request(theirs.key_id, their_secret)) == "globex"
+
+
+def test_a_key_missing_even_from_the_fresh_secrets_is_fetched_for_once_a_second(
+    directory: Directory,
+) -> None:
+    # Given a key the table holds whose secret is not (yet) in the tenant's document
+    now = [0.0]
+    authorizer = authorizer_view(directory, lambda: now[0])
+    directory.keys.create("acme", frozenset({scopes.READ}))  # the document exists
+    secret = "frsk_" + "s" * 43
+    key_id = "acme.00000000000000aa"
+    directory.aws.dynamodb.put_item(
+        TableName=directory.keys.views_table,
+        Item={
+            "pk": {"S": vk.tenant_pk("acme")},
+            "sk": {"S": vk.key_sk(key_id)},
+            "tenant_id": {"S": "acme"},
+            "key_id": {"S": key_id},
+            "scopes": {"SS": [scopes.READ]},
+            "state": {"S": "active"},
+        },
+    )
+    with pytest.raises(AccessDeniedError):  # fetched anew, still missing
+        authorizer.authorize(directory.request(key_id, secret))
+
+    # When its secret arrives
+    def add_secret(document: dict[str, Any]) -> None:
+        document["keys"][key_id] = {"current": secret}
+
+    directory.keys.documents.update("formrelay/tenants/acme", add_secret)
+
+    # Then requests within the second are refused from the cache, not fetched for each
+    now[0] = 0.9
+    with pytest.raises(AccessDeniedError):
+        authorizer.authorize(directory.request(key_id, secret))
+    now[0] = 1.0
+    assert authorizer.authorize(directory.request(key_id, secret)) == "acme"

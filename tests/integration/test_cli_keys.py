@@ -7,8 +7,11 @@ on an operator's shell, each test drives `formrelay.cli.main.main` and reads std
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +19,12 @@ from typing import Any
 import pytest
 
 from formrelay.auth.keys import KeyDirectory
+from formrelay.auth.nonces import NonceStore
 from formrelay.cli.keys import Target, resolve_target
 from formrelay.cli.main import main
 from formrelay.settings import ConfigurationError
+from tests.support.at_once import at_once
+from tests.support.authorizer import authorized_tenant
 from tests.support.template_aws import TemplateAws, template_aws
 
 PREFIX = "formrelay/tenants/"
@@ -61,11 +67,15 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     return document
 
 
-def verifying(aws: TemplateAws, tenant_id: str, key_id: str) -> list[str]:
-    keys = KeyDirectory(
+def directory(aws: TemplateAws) -> KeyDirectory:
+    """A key directory with an empty secret cache (a fresh authorizer container)."""
+    return KeyDirectory(
         aws.views_table, PREFIX, dynamodb=aws.dynamodb, secretsmanager=aws.secretsmanager
     )
-    return keys.secrets_for(tenant_id, key_id)
+
+
+def verifying(aws: TemplateAws, tenant_id: str, key_id: str) -> list[str]:
+    return directory(aws).secrets_for(tenant_id, key_id)
 
 
 def test_tenants_create_with_limits_then_change_them(
@@ -199,6 +209,97 @@ def test_another_tenants_key_is_unknown(
         code, _, err = run(capsys, "keys", *action, "--tenant", other, "--key-id", key["key_id"])
         assert code == 1 and "has no key" in err
     assert verifying(shell, tenant, key["key_id"]) == [key["secret"]]
+
+
+class ThreadStreams(io.TextIOBase):
+    """A stdout or stderr that keeps what each thread writes apart (one operator each)."""
+
+    def __init__(self) -> None:
+        self._written: dict[int, list[str]] = {}
+
+    def write(self, text: str) -> int:
+        self._written.setdefault(threading.get_ident(), []).append(text)
+        return len(text)
+
+    def of_this_thread(self) -> str:
+        return "".join(self._written.get(threading.get_ident(), []))
+
+
+def run_at_once(commands: list[list[str]]) -> list[dict[str, Any]]:
+    """Operators typing their commands at the same moment; each one's --json answer."""
+    out, err = ThreadStreams(), ThreadStreams()
+
+    def type_command(argv: list[str]) -> dict[str, Any]:
+        code = main([*argv, "--json"])
+        assert code == 0 and "Traceback" not in err.of_this_thread(), err.of_this_thread()
+        answer: dict[str, Any] = json.loads(out.of_this_thread())  # exactly one object
+        return answer
+
+    with pytest.MonkeyPatch.context() as streams:
+        streams.setattr(sys, "stdout", out)
+        streams.setattr(sys, "stderr", err)
+        return at_once([lambda argv=argv: type_command(argv) for argv in commands])
+
+
+def test_eight_operators_creating_keys_for_one_tenant_at_once_make_eight_working_keys(
+    shell: TemplateAws, tenant: str
+) -> None:
+    create = ["keys", "create", "--tenant", tenant, "--scopes", "read"]
+
+    created = run_at_once([create] * 8)
+
+    assert len({key["key_id"] for key in created}) == 8
+    nonces = NonceStore(shell.views_table, shell.dynamodb)
+    for key in created:
+        assert verifying(shell, tenant, key["key_id"]) == [key["secret"]]
+        assert authorized_tenant(directory(shell), nonces, key["key_id"], key["secret"]) == tenant
+
+
+def test_operators_rotating_and_revoking_keys_of_one_tenant_at_once_lose_nothing(
+    shell: TemplateAws, tenant: str
+) -> None:
+    create = ["keys", "create", "--tenant", tenant, "--scopes", "read"]
+    made = [directory(shell).create(tenant, frozenset({"read"})) for _ in range(6)]
+    keys = [{"key_id": key.key_id, "secret": secret} for key, secret in made]
+    target = [["--tenant", tenant, "--key-id", key["key_id"]] for key in keys]
+
+    # When three rotations start, two keys are revoked and one more is made, at once
+    answers = run_at_once(
+        [
+            ["keys", "rotate", *target[0]],
+            ["keys", "rotate", *target[1]],
+            ["keys", "rotate", *target[2]],
+            ["keys", "revoke", *target[3]],
+            ["keys", "revoke", *target[4]],
+            create,
+        ],
+    )
+
+    # Then every change holds
+    for i in range(3):
+        assert verifying(shell, tenant, keys[i]["key_id"]) == [
+            keys[i]["secret"],
+            answers[i]["secret"],
+        ]
+    assert [verifying(shell, tenant, keys[i]["key_id"]) for i in (3, 4)] == [[], []]
+    for key in (keys[5], answers[5]):
+        assert verifying(shell, tenant, key["key_id"]) == [key["secret"]]
+
+    # When one rotation finishes, one is cancelled and one key is revoked mid-rotation, at once
+    run_at_once(
+        [
+            ["keys", "rotate", *target[0], "--finish"],
+            ["keys", "rotate", *target[1], "--cancel"],
+            ["keys", "revoke", *target[2]],
+        ],
+    )
+
+    # Then those hold, and the untouched keys still verify
+    assert verifying(shell, tenant, keys[0]["key_id"]) == [answers[0]["secret"]]
+    assert verifying(shell, tenant, keys[1]["key_id"]) == [keys[1]["secret"]]
+    assert verifying(shell, tenant, keys[2]["key_id"]) == []
+    for key in (keys[5], answers[5]):
+        assert verifying(shell, tenant, key["key_id"]) == [key["secret"]]
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 
 from formrelay.bootstrap import CONTACT_FORM_SCHEMA, seed_tenant
 from formrelay.client import Credentials, FormrelayClient
-from formrelay.composition import Services, services
+from formrelay.composition import Services
 from formrelay.local.dev import LocalStack
 from formrelay.local.sink import Sink
 
@@ -27,17 +27,15 @@ class ConnectorKilledError(Exception):
 
 @pytest.fixture
 def stack_and_sink() -> Iterator[tuple[LocalStack, Sink]]:
-    services.cache_clear()
     with Sink() as sink:
         address = sink.url.removeprefix("http://")
         with LocalStack(allow_destinations=[address], time_scale=0.001) as stack:
             yield stack, sink
-    services.cache_clear()
 
 
 def _seed(stack: LocalStack, sink: Sink) -> tuple[Services, FormrelayClient]:
     """The acme tenant delivering its contact form to the sink, and its API client."""
-    operator = Services()
+    operator = stack.operator_services()
     seeded = seed_tenant(
         operator,
         tenant_id="acme",
@@ -48,11 +46,16 @@ def _seed(stack: LocalStack, sink: Sink) -> tuple[Services, FormrelayClient]:
     return operator, FormrelayClient(Credentials(stack.endpoint, seeded.key_id, seeded.secret))
 
 
-def _connector_http(hook: Any) -> None:
-    """Deliveries go out through a client that calls hook on every response."""
-    services().connector.http = httpx.Client(
-        follow_redirects=False, trust_env=False, event_hooks={"response": [hook]}
-    )
+def _connector_http(stack: LocalStack, hook: Any) -> None:
+    """Deliveries (first attempts and retries, in every container) go out through a
+    client that calls hook on every response."""
+    client = httpx.Client(follow_redirects=False, trust_env=False, event_hooks={"response": [hook]})
+
+    def install(services: Services) -> None:
+        services.connector.http = client
+
+    for function in ("ConnectorFunction", "RetryAttemptFunction"):
+        stack.runtime(function).configure(install)
 
 
 def _wait(predicate: Any, describe: Any, timeout: float = 60) -> Any:
@@ -84,7 +87,7 @@ def test_a_crash_after_the_post_ends_in_one_recorded_success(
             kills.append(response.request.headers["webhook-id"])
             raise ConnectorKilledError("killed after the POST, before the record")
 
-    _connector_http(die_once)
+    _connector_http(stack, die_once)
 
     # When a submission is delivered
     answer = client.submit("contact", {"email": "ada@example.com", "name": "Ada"})
@@ -119,7 +122,7 @@ def test_retries_that_keep_crashing_end_dead_lettered_on_record_and_can_be_redel
         if len(sent) <= 5:
             raise ConnectorKilledError("the attempt function crashed")
 
-    _connector_http(crash_retries)
+    _connector_http(stack, crash_retries)
 
     # When a submission is delivered and every retry crashes (1 + the task's 3 retries)
     answer = client.submit("contact", {"email": "ada@example.com", "name": "Ada"})

@@ -20,7 +20,6 @@ import pytest
 from formrelay.bootstrap import seed_tenant
 from formrelay.cli import destinations as cli_destinations
 from formrelay.client import Credentials, FormrelayClient
-from formrelay.composition import Services, services
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.local.dev import LocalStack
 
@@ -128,7 +127,7 @@ class Admin:
 
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
-        self.services = Services()  # reads the environment the stack has set
+        self.services = stack.operator_services()
         self.acme = self._seed("acme")
         self.umbrella = self._seed("umbrella")
         key, secret = self.services.keys.create("acme", frozenset({"submit", "read"}))
@@ -168,12 +167,8 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Admin]:
     """Given a local stack with the admin API and two tenants, acme and umbrella."""
     template = tmp_path_factory.mktemp("infra") / "template.yaml"
     template.write_text(textwrap.dedent(TEMPLATE))
-    services.cache_clear()  # handlers must build their services from the stack's env
-    try:
-        with LocalStack(template, stack_name="fradm") as stack:
-            yield Admin(stack)
-    finally:
-        services.cache_clear()
+    with LocalStack(template, stack_name="fradm") as stack:
+        yield Admin(stack)
 
 
 def api_key_destination(**overrides: Any) -> dict[str, Any]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from botocore.exceptions import ClientError
 
 from formrelay.auth.keys import KeyDirectory, KeyRecord
+from formrelay.auth.nonces import NonceStore
 from formrelay.auth.tenants import RateLimit, Tenant, TenantDirectory
 from formrelay.bootstrap import create_tenant
 from formrelay.composition import Services
@@ -29,6 +31,8 @@ from formrelay.domain.errors import (
     UnknownTenantError,
 )
 from formrelay.settings import Settings
+from tests.support.at_once import at_once
+from tests.support.authorizer import authorized_tenant
 from tests.support.template_aws import TemplateAws, template_aws
 
 PREFIX = "formrelay/tenants/"
@@ -63,16 +67,16 @@ def verifying(aws: TemplateAws, tenant_id: str, key_id: str) -> list[str]:
     return directory(aws).secrets_for(tenant_id, key_id)
 
 
-def stage(aws: TemplateAws, tenant_id: str, version_stage: str) -> dict[str, str] | None:
-    """One stage of a tenant's secret as stored, or None if no version has that label."""
+def stored(aws: TemplateAws, tenant_id: str) -> dict[str, dict[str, str]] | None:
+    """A tenant's key secrets as Secrets Manager holds them now, or None if it holds none."""
     try:
         answer = aws.secretsmanager.get_secret_value(
-            SecretId=PREFIX + tenant_id, VersionStage=version_stage
+            SecretId=PREFIX + tenant_id, VersionStage="AWSCURRENT"
         )
     except ClientError as exc:
         assert exc.response["Error"]["Code"] == "ResourceNotFoundException"
         return None
-    keys: dict[str, str] = json.loads(answer["SecretString"])["keys"]
+    keys: dict[str, dict[str, str]] = json.loads(answer["SecretString"])["keys"]
     return keys
 
 
@@ -142,7 +146,7 @@ def test_revoke_marks_the_key_and_removes_its_secret(aws: TemplateAws, tenant: s
     assert revoked.state == "revoked" and not revoked.active
     assert keys.get(tenant, doomed.key_id) == revoked
     assert verifying(aws, tenant, doomed.key_id) == []
-    assert stage(aws, tenant, "AWSCURRENT") == {kept.key_id: kept_secret}
+    assert stored(aws, tenant) == {kept.key_id: {"current": kept_secret}}
     assert verifying(aws, tenant, kept.key_id) == [kept_secret]
 
 
@@ -172,7 +176,7 @@ def test_revoking_a_key_mid_rotation_drops_its_pending_secret_only(
     assert verifying(aws, tenant, doomed.key_id) == []
     assert verifying(aws, tenant, other.key_id) == [other_secret, other_new]
     keys.revoke(tenant, other.key_id)
-    assert stage(aws, tenant, "AWSPENDING") is None
+    assert stored(aws, tenant) == {}
 
 
 # --- rotation -------------------------------------------------------------------------
@@ -190,7 +194,10 @@ def test_during_rotation_both_secrets_verify_and_other_keys_are_unchanged(
     assert new != old and new.startswith("frsk_")
     assert verifying(aws, tenant, key.key_id) == [old, new]
     assert verifying(aws, tenant, other.key_id) == [other_secret]
-    assert stage(aws, tenant, "AWSCURRENT") == {key.key_id: old, other.key_id: other_secret}
+    assert stored(aws, tenant) == {
+        key.key_id: {"current": old, "pending": new},
+        other.key_id: {"current": other_secret},
+    }
     assert keys.rotation_pending(tenant, key.key_id)
     assert not keys.rotation_pending(tenant, other.key_id)
     pending = {entry.record.key_id: entry.rotation_pending for entry in keys.list(tenant)}
@@ -205,7 +212,7 @@ def test_after_finishing_only_the_new_secret_verifies(aws: TemplateAws, tenant: 
     keys.finish_rotation(tenant, key.key_id)
 
     assert verifying(aws, tenant, key.key_id) == [new]
-    assert stage(aws, tenant, "AWSPENDING") is None
+    assert stored(aws, tenant) == {key.key_id: {"current": new}}
     assert not keys.rotation_pending(tenant, key.key_id)
 
 
@@ -224,7 +231,10 @@ def test_another_keys_pending_rotation_survives_a_finish(aws: TemplateAws, tenan
     assert keys.rotation_pending(tenant, second.key_id)
     keys.finish_rotation(tenant, second.key_id)
     assert verifying(aws, tenant, second.key_id) == [second_new]
-    assert stage(aws, tenant, "AWSPENDING") is None
+    assert stored(aws, tenant) == {
+        first.key_id: {"current": first_new},
+        second.key_id: {"current": second_new},
+    }
 
 
 def test_a_key_created_mid_rotation_is_current_and_not_pending(
@@ -261,7 +271,7 @@ def test_cancelling_keeps_the_old_secret_only(aws: TemplateAws, tenant: str) -> 
     keys.cancel_rotation(tenant, key.key_id)
 
     assert verifying(aws, tenant, key.key_id) == [old]
-    assert stage(aws, tenant, "AWSPENDING") is None
+    assert stored(aws, tenant) == {key.key_id: {"current": old}}
     with pytest.raises(NoRotationPendingError):
         keys.cancel_rotation(tenant, key.key_id)
 
@@ -289,6 +299,83 @@ def test_a_cached_directory_keeps_a_rotated_out_secret_until_its_cache_expires(
     assert verifying(aws, tenant, key.key_id) == [new]
 
 
+# --- rival operators -------------------------------------------------------------------
+
+
+def works(aws: TemplateAws, key_id: str, secret: str) -> bool:
+    """Whether the authorizer (a fresh container) passes a request signed now with secret."""
+    nonces = NonceStore(aws.views_table, aws.dynamodb)
+    return authorized_tenant(directory(aws), nonces, key_id, secret) == key_id.split(".")[0]
+
+
+def test_eight_keys_created_at_once_for_one_tenant_all_work(aws: TemplateAws, tenant: str) -> None:
+    # When eight operators (each with a directory of their own) create a key at the same moment
+    created = at_once([lambda: directory(aws).create(tenant, READ) for _ in range(8)])
+
+    # Then eight keys exist, and each one's secret passes the authorizer
+    key_ids = {key.key_id for key, _ in created}
+    assert len(key_ids) == 8
+    assert {entry.record.key_id for entry in directory(aws).list(tenant)} == key_ids
+    assert all(works(aws, key.key_id, secret) for key, secret in created)
+    assert set(stored(aws, tenant) or {}) == key_ids
+
+
+def test_rotations_revocations_and_creations_of_one_tenant_at_once_lose_nothing(
+    aws: TemplateAws, tenant: str
+) -> None:
+    # Given eight keys of one tenant
+    keys = [make_key(aws, tenant) for _ in range(8)]
+    ids = [key.key_id for key, _ in keys]
+    old = [secret for _, secret in keys]
+
+    # When at one moment four rotations start, two keys are revoked and two keys are made
+    results = at_once(
+        [*(lambda i=i: directory(aws).start_rotation(tenant, ids[i]) for i in range(4))]
+        + [*(lambda i=i: directory(aws).revoke(tenant, ids[i]) for i in (4, 5))]
+        + [lambda: directory(aws).create(tenant, READ) for _ in range(2)]
+    )
+
+    # Then every change holds
+    new = [str(secret) for secret in results[:4]]
+    made = [cast("tuple[KeyRecord, str]", result) for result in results[6:]]
+    for i in range(4):
+        assert verifying(aws, tenant, ids[i]) == [old[i], new[i]]
+        assert works(aws, ids[i], old[i]) and works(aws, ids[i], new[i])
+    for i in (4, 5):
+        assert verifying(aws, tenant, ids[i]) == [] and not works(aws, ids[i], old[i])
+    for key, secret in [*keys[6:], *made]:
+        assert verifying(aws, tenant, key.key_id) == [secret] and works(aws, key.key_id, secret)
+    pending = {
+        entry.record.key_id for entry in directory(aws).list(tenant) if entry.rotation_pending
+    }
+    assert pending == set(ids[:4])
+
+    # When at one moment two rotations finish, two are cancelled, one more key is revoked
+    # and another starts rotating
+    results = at_once(
+        [
+            lambda: directory(aws).finish_rotation(tenant, ids[0]),
+            lambda: directory(aws).finish_rotation(tenant, ids[1]),
+            lambda: directory(aws).cancel_rotation(tenant, ids[2]),
+            lambda: directory(aws).cancel_rotation(tenant, ids[3]),
+            lambda: directory(aws).revoke(tenant, ids[6]),
+            lambda: directory(aws).start_rotation(tenant, ids[7]),
+        ]
+    )
+
+    # Then again every change holds
+    assert [verifying(aws, tenant, ids[i]) for i in range(4)] == [
+        [new[0]],
+        [new[1]],
+        [old[2]],
+        [old[3]],
+    ]
+    assert not works(aws, ids[0], old[0]) and not works(aws, ids[2], new[2])
+    assert verifying(aws, tenant, ids[6]) == []
+    assert verifying(aws, tenant, ids[7]) == [old[7], str(results[5])]
+    assert set(stored(aws, tenant) or {}) == {*ids[:4], ids[7], *(key.key_id for key, _ in made)}
+
+
 # --- tenant isolation -----------------------------------------------------------------
 
 
@@ -304,7 +391,7 @@ def test_another_tenant_cannot_revoke_or_rotate_a_key(aws: TemplateAws, tenant: 
 
     assert keys.get(tenant, key.key_id) == key
     assert verifying(aws, tenant, key.key_id) == [secret]
-    assert key.key_id not in json.dumps(stage(aws, intruder, "AWSCURRENT"))
+    assert key.key_id not in json.dumps(stored(aws, intruder))
     assert [entry.record.key_id for entry in keys.list(intruder)] != [key.key_id]
 
 

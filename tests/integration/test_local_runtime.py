@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import json
 import os
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -16,18 +18,31 @@ import boto3
 import httpx
 import pytest
 
+from formrelay.bootstrap import CONTACT_FORM_SCHEMA, seed_tenant
+from formrelay.client import Credentials, FormrelayClient
 from formrelay.local.dev import LocalStack
 from formrelay.local.sink import Sink
+from formrelay.settings import ConfigurationError
 
 HANDLERS = '''
 """Throwaway handlers for the local runtime tests: they record what they get."""
 import json
+import os
+
+from formrelay.composition import environment
 
 CALLS = {"authorizer": [], "echo": [], "stream_all": [], "stream_filtered": [], "consume": []}
 SEEN = {}
+ENVIRONMENTS = {}
+
+
+def _saw(name):
+    """The environment this function's container gives it, and what os.environ holds."""
+    ENVIRONMENTS[name] = (dict(environment()), os.environ.get("JOBS_QUEUE_URL"))
 
 
 def authorizer(event, context):
+    _saw("authorizer")
     CALLS["authorizer"].append(event)
     if event["headers"].get("x-test-mode") == "garbage":
         return "not a simple response"
@@ -72,6 +87,7 @@ def stream_filtered(event, context):
 
 
 def consume(event, context):
+    _saw("consume")
     failures = []
     for record in event["Records"]:
         CALLS["consume"].append(record["body"])
@@ -90,7 +106,6 @@ Globals:
     Environment:
       Variables:
         EVENTS_TABLE: !Ref EventsTable
-        JOBS_QUEUE_URL: !Ref JobsQueue
 Resources:
   EventsTable:
     Type: AWS::DynamoDB::Table
@@ -179,6 +194,9 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: frt_handlers.consume
+      Environment:
+        Variables:
+          JOBS_QUEUE_URL: !Ref JobsQueue
       Events:
         Jobs:
           Type: SQS
@@ -404,7 +422,124 @@ def test_sink_records_requests_and_lists_them() -> None:
     assert json.loads(listed[0]["body"]) == {"a": 1}
 
 
-def test_stack_sets_the_functions_environment(stack: LocalStack) -> None:
+def test_each_function_sees_only_its_own_environment(
+    stack: LocalStack, handlers: ModuleType, http: httpx.Client
+) -> None:
+    http.post("/v1/things/a", headers=AUTH_HEADERS)
+    boto3.client("sqs").send_message(QueueUrl=stack.resources["JobsQueue"]["Ref"], MessageBody="e")
+    wait_until(lambda: "consume" in handlers.ENVIRONMENTS and "authorizer" in handlers.ENVIRONMENTS)
+
+    queue_url = stack.resources["JobsQueue"]["Ref"]
+    consumer, consumer_sees = handlers.ENVIRONMENTS["consume"]
+    authorizer, authorizer_sees = handlers.ENVIRONMENTS["authorizer"]
+    assert consumer == {"EVENTS_TABLE": "frt-EventsTable", "JOBS_QUEUE_URL": queue_url}
+    assert authorizer == {"EVENTS_TABLE": "frt-EventsTable"}
+    # Only what every function has alike is in the process's environment
+    assert consumer_sees is None and authorizer_sees is None
+    assert "JOBS_QUEUE_URL" not in os.environ
     assert os.environ["EVENTS_TABLE"] == "frt-EventsTable"
-    assert os.environ["JOBS_QUEUE_URL"] == stack.resources["JobsQueue"]["Ref"]
     assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint
+
+
+# --- the real template: each function its own environment and services -------------
+
+
+class Clock:
+    """What the functions' secret caches measure their age on: moved by the test, not slept."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Pipeline:
+    """The real template's stack, a receiver, a seeded tenant and its signed client."""
+
+    stack: LocalStack
+    sink: Sink
+    clock: Clock
+    client: FormrelayClient
+
+    def put_destination(self, token: str) -> None:
+        """The admin function saves the destination with a bearer token (a secret)."""
+        body = {"url": self.sink.url + "/hooks/acme", "auth": {"type": "bearer", "token": token}}
+        answer = self.client.put_destination("contact", "primary", body)
+        assert answer.status_code in (200, 201), answer.text
+
+    def deliver_one(self) -> str:
+        """Submit, wait until delivered; the Authorization the receiver got."""
+        before = len(self.sink.received())
+        answer = self.client.submit("contact", {"email": "ada@example.com", "name": "Ada"})
+        assert answer.status_code == 202, answer.text
+        submission_id = answer.json()["submission_id"]
+        wait_until(
+            lambda: self.client.status(submission_id).json().get("status") == "delivered", 30
+        )
+        got = self.sink.received()[before:]
+        assert len(got) == 1
+        return str({k.lower(): v for k, v in got[0]["headers"].items()}["authorization"])
+
+
+@contextlib.contextmanager
+def pipeline(secret_cache_seconds: int | None) -> Iterator[Pipeline]:
+    """Given the real template's stack (secret cache as given) and the acme tenant."""
+    clock = Clock()
+    with Sink() as sink:
+        address = sink.url.removeprefix("http://")
+        with LocalStack(
+            allow_destinations=[address], secret_cache_seconds=secret_cache_seconds, clock=clock
+        ) as stack:
+            seeded = seed_tenant(
+                stack.operator_services(),
+                tenant_id="acme",
+                form_id="contact",
+                schema=CONTACT_FORM_SCHEMA,
+                destination_url=sink.url + "/hooks/acme",
+            )
+            credentials = Credentials(stack.endpoint, seeded.key_id, seeded.secret)
+            yield Pipeline(stack, sink, clock, FormrelayClient(credentials))
+
+
+def test_a_secret_the_admin_writes_reaches_the_connector_when_its_own_cache_expires() -> None:
+    with pipeline(secret_cache_seconds=None) as running:  # the template's 30 s
+        # Given a destination whose token the connector has read (and cached)
+        running.put_destination("token-1")
+        assert running.deliver_one() == "Bearer token-1"
+        # When the admin function saves a new token
+        running.put_destination("token-2")
+        # Then the connector's container keeps its cached copy, as on AWS
+        assert running.deliver_one() == "Bearer token-1"
+        # Until its own cache expires
+        running.clock.advance(31)
+        assert running.deliver_one() == "Bearer token-2"
+
+        # And the authorizer's container never had the delivery queue
+        authorizers = running.stack.runtime("AuthorizerFunction").containers()
+        dispatchers = running.stack.runtime("DispatcherFunction").containers()
+        assert authorizers and dispatchers
+        for container in authorizers:
+            assert "DELIVERY_QUEUE_URL" not in container.environment
+            assert "DELIVERY_RETRY_STATE_MACHINE_ARN" not in container.environment
+            with pytest.raises(ConfigurationError, match="DELIVERY_QUEUE_URL"):
+                getattr(container.services, "delivery_queue")  # noqa: B009
+        queue_url = running.stack.resources["DeliveryQueue"]["Ref"]
+        assert dispatchers[0].services.delivery_queue.queue_url == queue_url
+        assert "DELIVERY_QUEUE_URL" not in os.environ
+        # And no two functions share services
+        connector = running.stack.runtime("ConnectorFunction").containers()[0]
+        admin = running.stack.runtime("AdminFunction").containers()[0]
+        assert connector.services.destination_secrets is not admin.services.destination_secrets
+
+
+def test_with_the_secret_cache_off_the_connector_sees_a_new_secret_at_once() -> None:
+    with pipeline(secret_cache_seconds=0) as running:
+        running.put_destination("token-1")
+        assert running.deliver_one() == "Bearer token-1"
+        running.put_destination("token-2")
+        assert running.deliver_one() == "Bearer token-2"

@@ -199,9 +199,11 @@ class TestRetryWorkflow:
     """One stack for these tests, stopped before the stop test starts its own."""
 
     def test_stack_applies_time_scale_and_allowed_destinations(self, stack: LocalStack) -> None:
-        assert os.environ["FORMRELAY_TIME_SCALE"] == "0.05"
-        assert os.environ["DELIVERY_ALLOWED_DESTINATIONS"] == "127.0.0.1:9"
-        assert os.environ["RETRY_STATE_MACHINE_ARN"] == stack.resources["RetryStateMachine"]["Arn"]
+        env = stack.runtime("AttemptFunction").spec.environment
+        assert env["FORMRELAY_TIME_SCALE"] == "0.05"
+        assert env["DELIVERY_ALLOWED_DESTINATIONS"] == "127.0.0.1:9"
+        assert env["RETRY_STATE_MACHINE_ARN"] == stack.resources["RetryStateMachine"]["Arn"]
+        assert asl_timing.retry_clock.scale == 0.05
         assert stack.resources["RetryStateMachine"]["Name"] == "frw-RetryStateMachine"
 
     def test_loops_until_the_function_returns_no_next_attempt(
@@ -323,7 +325,7 @@ def test_stopping_the_stack_ends_waiting_executions(
     monkeypatch.setenv("FORMRELAY_TIME_SCALE", "0.5")  # honoured when no time_scale is given
     stack = LocalStack(template, stack_name="frw2").start()
     try:
-        assert os.environ["FORMRELAY_TIME_SCALE"] == "0.5"
+        assert stack.runtime("AttemptFunction").spec.environment["FORMRELAY_TIME_SCALE"] == "0.5"
         start(stack, "RetryStateMachine", {"id": "forever", "waits": []}, first_in=3600)
         start(stack, "CrashStateMachine", {"id": "crash-forever", "waits": []}, first_in=0)
         wait_until(lambda: len(calls_for(handlers, "crash-forever")) == 1)  # in a Retry sleep

@@ -344,7 +344,7 @@ class TestInMemorySecretDocuments(SecretDocumentsContract):
     def test_a_cached_document_is_fetched_again_once_its_max_age_has_passed(
         self, vault: InMemorySecretVault
     ) -> None:
-        # (On Secrets Manager this is Powertools' clock; here the fake's is injected.)
+        # The cache's age is measured on the clock the port is given (every back end).
         now = [0.0]
         writer = InMemorySecretDocuments(vault)
         reader = InMemorySecretDocuments(vault, clock=lambda: now[0])

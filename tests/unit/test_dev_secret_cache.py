@@ -27,3 +27,16 @@ def test_a_bad_value_is_refused_before_anything_starts(capsys: pytest.CaptureFix
     assert (
         build_parser().parse_args(["dev", "--secret-cache-seconds", "1"]).secret_cache_seconds == 1
     )
+
+
+def test_an_override_reaches_only_functions_that_declare_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FORMRELAY_TIME_SCALE", raising=False)
+    stack = LocalStack(secret_cache_seconds=0, time_scale=0.5, allow_destinations=["h:1"])
+    assert stack._overridden({"DELIVERY_QUEUE_URL": "q"}) == {"DELIVERY_QUEUE_URL": "q"}
+    assert stack._overridden({**TEMPLATE_ENV, "DELIVERY_ALLOWED_DESTINATIONS": ""}) == {
+        "FORMRELAY_TIME_SCALE": "0.5",
+        "SECRET_CACHE_SECONDS": "0",
+        "DELIVERY_ALLOWED_DESTINATIONS": "h:1",
+    }

@@ -1,9 +1,12 @@
-"""Typed settings read once from the environment."""
+"""Typed settings read once from each function's own environment."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from formrelay.composition import Container, Services, environment, services
 from formrelay.settings import ConfigurationError, Settings
 
 REQUIRED = {
@@ -31,14 +34,110 @@ def test_values_are_trimmed() -> None:
     assert settings.events_table == "events"
 
 
-@pytest.mark.parametrize("name", sorted(REQUIRED))
+RESOURCES = {
+    "EVENTS_TABLE": "events_table",
+    "VIEWS_TABLE": "views_table",
+    "DELIVERY_QUEUE_URL": "delivery_queue_url",
+    "DELIVERY_RETRY_STATE_MACHINE_ARN": "retry_state_machine_arn",
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESOURCES))
 @pytest.mark.parametrize("value", [None, "", "   "])
-def test_a_missing_or_blank_required_setting_is_named(name: str, value: str | None) -> None:
-    env = {k: v for k, v in REQUIRED.items() if k != name}
+def test_a_resource_the_environment_lacks_is_refused_by_name_when_asked_for(
+    name: str, value: str | None
+) -> None:
+    env = {k: v for k, v in {**REQUIRED, name: "x"}.items() if k != name}
     if value is not None:
         env[name] = value
+    settings = Settings.from_env(env)  # a function that does not need it starts fine
+    assert getattr(settings, RESOURCES[name]) is None
     with pytest.raises(ConfigurationError, match=name):
-        Settings.from_env(env)
+        settings.require(RESOURCES[name])  # type: ignore[arg-type]
+
+
+def test_a_resource_the_environment_names_is_given() -> None:
+    settings = Settings.from_env(
+        {**REQUIRED, "DELIVERY_RETRY_STATE_MACHINE_ARN": " arn:aws:states:x:1:stateMachine:r "}
+    )
+    assert settings.require("retry_state_machine_arn") == "arn:aws:states:x:1:stateMachine:r"
+    assert settings.require("views_table") == "formrelay-views"
+
+
+# --- each function's settings come from its own environment ------------------------
+
+AUTHORIZER_ENV = {
+    "VIEWS_TABLE": "formrelay-views",
+    "TENANT_SECRET_PREFIX": "formrelay/tenants/",
+    "SECRET_CACHE_SECONDS": "5",
+}
+DISPATCHER_ENV = {"DELIVERY_QUEUE_URL": REQUIRED["DELIVERY_QUEUE_URL"]}
+
+
+def test_the_authorizers_services_build_what_it_uses_and_refuse_the_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    authorizer = Services(environment=AUTHORIZER_ENV)
+    assert authorizer.keys.cache_seconds == 5
+    assert authorizer.nonces.views_table == "formrelay-views"
+    with pytest.raises(ConfigurationError, match="DELIVERY_QUEUE_URL"):
+        getattr(authorizer, "delivery_queue")  # noqa: B009
+    with pytest.raises(ConfigurationError, match="EVENTS_TABLE"):
+        getattr(authorizer, "events")  # noqa: B009
+
+
+def test_a_connector_without_a_state_machine_is_refused_only_when_it_starts_a_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The retry-attempt function builds the connector but never starts a workflow."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    retry_attempt = Services(environment={"EVENTS_TABLE": "e", "VIEWS_TABLE": "v"})
+    workflow = retry_attempt.connector.workflow
+    with pytest.raises(ConfigurationError, match="DELIVERY_RETRY_STATE_MACHINE_ARN"):
+        workflow.start({}, delivery_id="d", round_=1, attempt=2)
+
+
+def test_services_read_os_environ_only_outside_a_container(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DELIVERY_QUEUE_URL", "https://sqs.example/process")
+    services.cache_clear()
+    try:
+        authorizer, dispatcher = Container(AUTHORIZER_ENV), Container(DISPATCHER_ENV)
+        with authorizer.serving():
+            assert services() is authorizer.services
+            assert environment() == AUTHORIZER_ENV
+            assert services().settings.delivery_queue_url is None
+            with dispatcher.serving():
+                assert (
+                    services().settings.delivery_queue_url == DISPATCHER_ENV["DELIVERY_QUEUE_URL"]
+                )
+            assert services() is authorizer.services
+        # On Lambda (no container): one set of services for the process, from os.environ
+        assert services() is services()
+        assert services().settings.delivery_queue_url == "https://sqs.example/process"
+        assert environment()["DELIVERY_QUEUE_URL"] == "https://sqs.example/process"
+    finally:
+        services.cache_clear()
+
+
+def test_a_container_is_seen_only_by_the_thread_it_serves() -> None:
+    seen: list[Services] = []
+    container = Container(DISPATCHER_ENV)
+    with container.serving():
+        other = threading.Thread(target=lambda: seen.append(services()))
+        other.start()
+        other.join()
+        assert services() is container.services
+    assert seen and seen[0] is not container.services
+    services.cache_clear()
+
+
+def test_two_containers_of_one_function_have_their_own_services() -> None:
+    first, second = Container(AUTHORIZER_ENV), Container(AUTHORIZER_ENV)
+    assert first.services is not second.services
+    assert first.services.settings == second.services.settings
 
 
 def test_overrides() -> None:
@@ -104,8 +203,8 @@ def test_reads_os_environ_when_no_mapping_is_given(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("EVENTS_TABLE", "from-environ")
     assert Settings.from_env().events_table == "from-environ"
     monkeypatch.delenv("VIEWS_TABLE")
-    with pytest.raises(ConfigurationError):
-        Settings.from_env()
+    with pytest.raises(ConfigurationError, match="VIEWS_TABLE"):
+        Settings.from_env().require("views_table")
 
 
 def test_settings_are_immutable() -> None:

@@ -9,33 +9,72 @@ from typing import Any
 
 import pytest
 
+from formrelay.composition import Services
 from formrelay.local.filters import parse_filters, passes
 from formrelay.local.functions import (
     FunctionSpec,
-    merged_environment,
     read_functions,
     register_functions,
+    shared_environment,
 )
 from formrelay.local.intrinsics import ResourceMap, parameter_refs
 from formrelay.local.routes import read_routes
 from formrelay.local.state_machines import read_definition
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template, resources_of_type
+from formrelay.settings import ConfigurationError
 
-ENV_NAMES = {
+# What each function reads from its environment, besides Globals' Powertools settings:
+# its template entry declares exactly these (a variable added to a function, or to
+# Globals, fails the test: give it on purpose). Each set follows the services its
+# handler uses (ADAPTERS below) and the settings those are built from.
+POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+RATE_LIMITS = {"VIEWS_TABLE", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_BURST"}
+DELIVERING = {
     "EVENTS_TABLE",
     "VIEWS_TABLE",
-    "DELIVERY_QUEUE_URL",
-    "TENANT_SECRET_PREFIX",
     "DESTINATION_SECRET_PREFIX",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_LOG_LEVEL",
-    "DELIVERY_RETRY_SCHEDULE_SECONDS",
-    "DELIVERY_RETRY_STATE_MACHINE_ARN",
+    "SECRET_CACHE_SECONDS",
     "DELIVERY_ALLOWED_DESTINATIONS",
     "FORMRELAY_TIME_SCALE",
-    "RATE_LIMIT_PER_SECOND",
-    "RATE_LIMIT_BURST",
-    "SECRET_CACHE_SECONDS",
+}
+FUNCTION_VARIABLES: dict[str, set[str]] = {
+    "AuthorizerFunction": {"VIEWS_TABLE", "TENANT_SECRET_PREFIX", "SECRET_CACHE_SECONDS"},
+    "IngestFunction": RATE_LIMITS | {"EVENTS_TABLE"},
+    "QueryFunction": RATE_LIMITS | {"EVENTS_TABLE"},
+    "StatusViewFunction": {"EVENTS_TABLE", "VIEWS_TABLE"},
+    "DispatcherFunction": {"DELIVERY_QUEUE_URL"},
+    "ConnectorFunction": DELIVERING | {"DELIVERY_RETRY_STATE_MACHINE_ARN"},
+    "RetryAttemptFunction": DELIVERING,
+    "AdminFunction": RATE_LIMITS
+    | {
+        "DESTINATION_SECRET_PREFIX",
+        "SECRET_CACHE_SECONDS",
+        "DELIVERY_ALLOWED_DESTINATIONS",
+        "DELIVERY_RETRY_SCHEDULE_SECONDS",
+    },
+    "RedeliveryFunction": RATE_LIMITS | {"EVENTS_TABLE", "DELIVERY_QUEUE_URL"},
+}
+# The services each function's handler (and the shared HTTP app) asks for.
+HTTP = {"rate_limiter"}
+ADAPTERS: dict[str, set[str]] = {
+    "AuthorizerFunction": {"keys", "nonces"},
+    "IngestFunction": HTTP | {"forms", "events"},
+    "QueryFunction": HTTP | {"listing", "events"},
+    "StatusViewFunction": {"events", "statuses"},
+    "DispatcherFunction": {"delivery_queue"},
+    "ConnectorFunction": {"connector", "retry_workflow"},
+    "RetryAttemptFunction": {"connector"},
+    "AdminFunction": HTTP | {"destination_admin"},
+    "RedeliveryFunction": HTTP | {"events", "delivery_queue"},
+}
+# Every service that needs a resource, and the resource's variable.
+NEEDS_RESOURCE = {
+    "events": "EVENTS_TABLE",
+    "keys": "VIEWS_TABLE",
+    "nonces": "VIEWS_TABLE",
+    "statuses": "VIEWS_TABLE",
+    "delivery_queue": "DELIVERY_QUEUE_URL",
+    "leases": "VIEWS_TABLE",
 }
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:formrelay-DeliveryRetry"
 RETRY_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:formrelay-retry-attempt"
@@ -78,7 +117,7 @@ def functions(template: dict[str, Any], resources: ResourceMap) -> dict[str, Fun
 
 
 def test_short_tags_load_as_intrinsic_dicts(template: dict[str, Any]) -> None:
-    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    env = template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
     assert env["EVENTS_TABLE"] == {"Ref": "EventsTable"}
     authorizer = template["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]
     assert authorizer["RequestSigner"]["FunctionArn"] == {
@@ -125,21 +164,86 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
     assert functions["IngestFunction"].timeout == 30
 
 
-def test_environment_has_the_shared_variables(functions: dict[str, FunctionSpec]) -> None:
-    env = merged_environment(functions)
-    assert set(env) == ENV_NAMES
-    assert env["EVENTS_TABLE"] == "formrelay-EventsTable"
-    assert env["VIEWS_TABLE"] == "formrelay-ViewsTable"
-    assert env["DELIVERY_QUEUE_URL"].endswith("/formrelay-DeliveryQueue")
-    assert env["TENANT_SECRET_PREFIX"] == "formrelay/tenants/"
-    assert env["DESTINATION_SECRET_PREFIX"] == "formrelay/destinations/"
-    assert env["DELIVERY_RETRY_SCHEDULE_SECONDS"] == "5,300,1800,7200,18000,36000,36000"
-    assert env["DELIVERY_RETRY_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
-    assert env["DELIVERY_ALLOWED_DESTINATIONS"] == ""
-    assert env["FORMRELAY_TIME_SCALE"] == "1"
-    assert (env["RATE_LIMIT_PER_SECOND"], env["RATE_LIMIT_BURST"]) == ("50", "100")
-    assert env["SECRET_CACHE_SECONDS"] == "30"
-    assert all(spec.environment == env for spec in functions.values())
+def test_globals_hold_only_what_every_function_reads(
+    template: dict[str, Any], functions: dict[str, FunctionSpec]
+) -> None:
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert set(globals_env) == POWERTOOLS
+    assert shared_environment(functions.values()) == {
+        "POWERTOOLS_SERVICE_NAME": "formrelay",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+def test_each_function_declares_exactly_the_variables_its_code_reads(
+    functions: dict[str, FunctionSpec],
+) -> None:
+    assert set(functions) == set(FUNCTION_VARIABLES)
+    for logical_id, expected in FUNCTION_VARIABLES.items():
+        assert set(functions[logical_id].environment) == expected | POWERTOOLS, logical_id
+
+
+def test_the_authorizer_has_no_queue_and_no_state_machine(
+    functions: dict[str, FunctionSpec],
+) -> None:
+    env = functions["AuthorizerFunction"].environment
+    assert "DELIVERY_QUEUE_URL" not in env
+    assert "DELIVERY_RETRY_STATE_MACHINE_ARN" not in env
+    assert "DESTINATION_SECRET_PREFIX" not in env
+    # Only the connector starts retries, so only it names the state machine.
+    naming = [
+        lid for lid, s in functions.items() if "DELIVERY_RETRY_STATE_MACHINE_ARN" in s.environment
+    ]
+    assert naming == ["ConnectorFunction"]
+
+
+def test_each_functions_services_build_from_its_own_environment(
+    functions: dict[str, FunctionSpec], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every service a handler asks for builds from its function's environment alone; a
+    service whose resource the function does not name is refused, not built half-way."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for logical_id, adapters in ADAPTERS.items():
+        env = functions[logical_id].environment
+        services = Services(environment=env)
+        for adapter in adapters:
+            getattr(services, adapter)  # builds (clients are made, nothing is called)
+        if "retry_workflow" in adapters:
+            assert services.retry_workflow.state_machine_arn == STATE_MACHINE_ARN
+        for adapter, variable in NEEDS_RESOURCE.items():
+            if variable not in env:
+                with pytest.raises(ConfigurationError, match=variable):
+                    getattr(Services(environment=env), adapter)
+
+
+def test_the_template_values_of_the_functions_variables(
+    functions: dict[str, FunctionSpec],
+) -> None:
+    connector = functions["ConnectorFunction"].environment
+    assert connector["EVENTS_TABLE"] == "formrelay-EventsTable"
+    assert connector["VIEWS_TABLE"] == "formrelay-ViewsTable"
+    assert connector["DESTINATION_SECRET_PREFIX"] == "formrelay/destinations/"
+    assert connector["DELIVERY_RETRY_STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
+    assert connector["DELIVERY_ALLOWED_DESTINATIONS"] == ""
+    assert connector["FORMRELAY_TIME_SCALE"] == "1"
+    assert connector["SECRET_CACHE_SECONDS"] == "30"
+    assert (
+        functions["DispatcherFunction"]
+        .environment["DELIVERY_QUEUE_URL"]
+        .endswith("/formrelay-DeliveryQueue")
+    )
+    admin = functions["AdminFunction"].environment
+    assert admin["DELIVERY_RETRY_SCHEDULE_SECONDS"] == "5,300,1800,7200,18000,36000,36000"
+    assert (admin["RATE_LIMIT_PER_SECOND"], admin["RATE_LIMIT_BURST"]) == ("50", "100")
+    assert functions["AuthorizerFunction"].environment["TENANT_SECRET_PREFIX"] == (
+        "formrelay/tenants/"
+    )
+    # A variable two functions declare has one value: the template says it once per meaning.
+    values: dict[str, set[str]] = {}
+    for spec in functions.values():
+        for name, value in spec.environment.items():
+            values.setdefault(name, set()).add(value)
+    assert {name: v for name, v in values.items() if len(v) > 1} == {}
 
 
 def test_routes_sit_behind_the_request_signer(
@@ -220,10 +324,10 @@ def test_retry_workflow_definition_names_the_attempt_function(
     assert states[states["AnotherAttempt"]["Default"]]["Type"] == "Succeed"
 
 
-def test_state_machine_does_not_ref_the_function_whose_environment_refs_it(
+def test_state_machine_names_its_attempt_function_by_its_fixed_name(
     template: dict[str, Any],
 ) -> None:
-    """A Ref/GetAtt to RetryAttemptFunction would close a cycle through Globals."""
+    """The definition and the invoke grant name the function by name, not by Ref."""
     machine = json.dumps(template["Resources"]["DeliveryRetryStateMachine"])
     assert '"Ref": "RetryAttemptFunction"' not in machine
     assert '["RetryAttemptFunction",' not in machine  # Fn::GetAtt
@@ -370,9 +474,11 @@ def test_no_function_may_scan_or_use_a_wildcard(template: dict[str, Any]) -> Non
                 assert label != "*" and not label.endswith(":*"), (logical_id, label)
 
 
-def test_key_secrets_and_destination_secrets_are_granted_apart(template: dict[str, Any]) -> None:
-    env = template["Globals"]["Function"]["Environment"]["Variables"]
-    keys, credentials = env["TENANT_SECRET_PREFIX"], env["DESTINATION_SECRET_PREFIX"]
+def test_key_secrets_and_destination_secrets_are_granted_apart(
+    template: dict[str, Any], functions: dict[str, FunctionSpec]
+) -> None:
+    keys = functions["AuthorizerFunction"].environment["TENANT_SECRET_PREFIX"]
+    credentials = functions["ConnectorFunction"].environment["DESTINATION_SECRET_PREFIX"]
     assert not keys.startswith(credentials) and not credentials.startswith(keys)
     key_secret, destination_secret = f"{keys}acme", f"{credentials}acme"
 
