@@ -79,9 +79,16 @@ def append_bench(name: str, store: EventStore, runs: int) -> dict[str, float | s
 def main() -> None:
     """Run every figure and write them out."""
     body = json.dumps(PAYLOAD).encode()
-    headers = sign_request(
-        key_id="bench.0123456789abcdef", secret="s" * 40, method="POST", path="/p", body=body
+    signature = sign_request(
+        key_id="bench.0123456789abcdef",
+        secret="s" * 40,
+        method="POST",
+        path="/p",
+        body=body,
+        content_type="application/json",
+        idempotency_key="bench-1",
     )
+    headers = {**signature, "Content-Type": "application/json", "Idempotency-Key": "bench-1"}
     now = time.time()
     schema = CompiledSchema(CONTACT_FORM_SCHEMA)
     figures = [

@@ -74,9 +74,12 @@ class FormrelayClient:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one signed request."""
+        """Send one signed request: its Content-Type, Idempotency-Key and X-Correlation-Id too."""
         raw_query = urlencode(query or {})
         base_path = urlsplit(self.credentials.endpoint).path.rstrip("/")
+        sent = {name.lower(): value for name, value in (headers or {}).items()}
+        if body:
+            sent.setdefault("content-type", "application/json")
         signed = sign_request(
             key_id=self.credentials.key_id,
             secret=self.credentials.secret,
@@ -84,12 +87,12 @@ class FormrelayClient:
             path=base_path + path,
             raw_query=raw_query,
             body=body,
+            content_type=sent.get("content-type"),
+            idempotency_key=sent.get("idempotency-key"),
+            correlation_id=sent.get("x-correlation-id"),
         )
         url = self.credentials.endpoint + path + (f"?{raw_query}" if raw_query else "")
-        all_headers = {**signed, **(headers or {})}
-        if body:
-            all_headers.setdefault("content-type", "application/json")
-        return self.http.request(method, url, content=body, headers=all_headers)
+        return self.http.request(method, url, content=body, headers={**sent, **signed})
 
     def submit(
         self, form_id: str, data: Any, *, idempotency_key: str | None = None

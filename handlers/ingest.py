@@ -15,7 +15,6 @@ from formrelay.api.http import (
     json_body,
     json_response,
 )
-from formrelay.auth.signing import CONTENT_SHA256_HEADER
 from formrelay.composition import services
 from formrelay.intake.submissions import MAX_SUBMISSION_BYTES, IntakeRequest, accept_submission
 
@@ -33,7 +32,6 @@ def submit(form_id: str) -> Response[str]:
         key_id=principal.key_id,
         form_id=form_id,
         body=json_body(app, max_bytes=MAX_SUBMISSION_BYTES),
-        signed_sha256=headers.get(CONTENT_SHA256_HEADER.lower(), ""),
         correlation_id=correlation_id(app),
         idempotency_key=headers.get("idempotency-key"),
     )

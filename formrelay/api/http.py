@@ -1,4 +1,8 @@
-"""What every HTTP handler shares: problem responses, the caller, the raw body."""
+"""What every HTTP handler shares: problem responses, the caller, the raw body.
+
+`http_app()` installs what every route needs, so no route can forget it: problem
+answers, the body bound to its signed digest, and the rate limit.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from formrelay.api.problems import PROBLEM_CONTENT_TYPE, Problem, rate_limited
 from formrelay.auth.authorize import Principal
 from formrelay.auth.rate_limits import RateLimiter
+from formrelay.auth.signing import CONTENT_SHA256_HEADER, body_sha256
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # application/json or application/<anything>+json, optionally with charset=utf-8 only.
@@ -72,11 +77,38 @@ class HasRateLimiter(Protocol):
 
 
 def http_app(logger: Logger, services: Callable[[], HasRateLimiter]) -> APIGatewayHttpResolver:
-    """An HTTP function's resolver: problems for errors, and every route rate limited."""
+    """An HTTP function's resolver: problems for errors; every route body-bound, then rate limited.
+
+    The body check runs first: a request whose body is not the one signed is not the
+    tenant's request, so it takes no token from the tenant's buckets (writes nothing
+    at all), and it costs one hash, no I/O, where the rate limit costs a DynamoDB write.
+    """
     app = APIGatewayHttpResolver()
     install_error_handlers(app, logger)
+    install_body_binding(app, logger)
     install_rate_limit(app, logger, services)
     return app
+
+
+def install_body_binding(app: APIGatewayHttpResolver, logger: Logger) -> None:
+    """Every route of the app first checks SHA-256(raw body) against the signed digest; 401 if not.
+
+    The authorizer verifies the signature over the X-Fr-Content-Sha256 header but never
+    sees the body (API Gateway gives it none): only the function can bind the body to
+    the signature. A Powertools middleware for all routes, so no route can forget it;
+    a GET's empty body is checked too.
+    """
+
+    def bind_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        signed = app.current_event.headers.get(CONTENT_SHA256_HEADER.lower(), "")
+        if body_sha256(raw_body(app)) != signed:
+            logger.info("body does not match its signed digest")
+            raise Problem(
+                401, "digest-mismatch", "Unauthorized", "the body does not match its signed digest"
+            )
+        return next_middleware(app)
+
+    app.use(middlewares=[bind_body])
 
 
 def install_rate_limit(

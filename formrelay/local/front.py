@@ -1,10 +1,18 @@
-"""The HTTP front: mirrors API Gateway HTTP API with a Lambda REQUEST authorizer."""
+"""The HTTP front: mirrors API Gateway HTTP API with a Lambda REQUEST authorizer.
+
+Odd requests get API Gateway's kind of answer, a `{"message": ...}` JSON 4xx, never
+the HTML error page or dropped connection of Python's http.server, and no answer
+carries a Server header (API Gateway sends none).
+"""
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
+from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
@@ -26,10 +34,16 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # HTTP API's quota on the request line and header values together (not adjustable).
 MAX_HEADER_BYTES = 10240
+# One Content-Length of ASCII digits only: not "5, 5", "+5", "0x10", nor other Unicode digits.
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 class BodyTooLargeError(ValueError):
     """The request body is over API Gateway's 10 MB payload limit."""
+
+
+class BadFramingError(ValueError):
+    """The request's Content-Length (or chunking) does not say where its body ends."""
 
 
 class Gateway:
@@ -112,14 +126,25 @@ class FrontHandler(BaseHTTPRequestHandler):
     """Reads requests off the socket and hands them to the Gateway."""
 
     protocol_version = "HTTP/1.1"
+    # What a request line that names no valid version is answered in: API Gateway speaks no
+    # HTTP/0.9, whose bare answers (no status line, no headers) http.server would send.
+    default_request_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: FrontServer
 
     def _read_body(self) -> bytes:
         """Read the body by Content-Length (or chunked); enforce the 10 MB limit."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return _read_chunked(self.rfile)
-        length = int(self.headers.get("Content-Length") or 0)
+            try:
+                return _read_chunked(self.rfile)
+            except ValueError as exc:  # a chunk size that is not hex
+                raise BadFramingError from exc
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
+            return b""
+        if len(lengths) > 1 or not _CONTENT_LENGTH.fullmatch(lengths[0].strip(" \t")):
+            raise BadFramingError
+        length = int(lengths[0])
         if length > MAX_BODY_BYTES:
             raise BodyTooLargeError
         return self.rfile.read(length) if length > 0 else b""
@@ -144,6 +169,11 @@ class FrontHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(gateway_error(413, "Request Entity Too Large"))
             return
+        except BadFramingError:
+            # Where this body ends is unknown, so the connection cannot carry another request.
+            self.close_connection = True
+            self._send(gateway_error(400, "Bad Request"))
+            return
         parts = urlsplit(self.path)
         request = HttpRequest(
             method=self.command,
@@ -165,11 +195,32 @@ class FrontHandler(BaseHTTPRequestHandler):
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Serve every method token: http.server dispatches on `do_<METHOD>` and answers any
+        method it lacks (a lowercase `get`) with an HTML 501; API Gateway routes the method
+        as sent, and a method no route has gets its 404 {"message":"Not Found"}."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """The status line and Date, without http.server's Server header."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server refuses itself (a malformed request line, header lines too long
+        or too many) answered as API Gateway's JSON, not an HTML page."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        self._send(gateway_error(code, HTTPStatus(code).phrase))
 
     def log_message(self, format: str, *args: object) -> None:
         """Access log at debug level instead of stderr."""

@@ -43,7 +43,7 @@ class Route:
     @cached_property
     def pattern(self) -> re.Pattern[str]:
         """A regex over the raw path with one named group per path parameter."""
-        return _compile(self.path)
+        return path_pattern(self.path)
 
     @property
     def literal_segments(self) -> int:
@@ -51,7 +51,7 @@ class Route:
         return sum(1 for part in self.path.split("/") if part and not _PARAM.fullmatch(part))
 
 
-def _compile(path: str) -> re.Pattern[str]:
+def path_pattern(path: str) -> re.Pattern[str]:
     """Turn '/a/{b}/{rest+}' into a regex with named groups."""
     out, last = [], 0
     for match in _PARAM.finditer(path):

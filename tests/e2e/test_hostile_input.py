@@ -4,18 +4,24 @@ and the event table holds no event from any of them.
 Every case is one row of ATTACKS. A row names the request (method, path, query, body,
 content type), how it is signed (with whose key, over what), what is done to the signed
 headers (dropped, replaced, repeated), and the answer it must get: from API Gateway (the
-local front mirrors it: `{"message": ...}`) or from our code (problem+json).
+local front mirrors it: `{"message": ...}`) or from our code (problem+json). Requests no
+HTTP client sends (a lowercase method, a broken Content-Length) are rows of RAW_REQUESTS,
+written to a socket byte for byte.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from http.client import HTTPResponse
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -25,6 +31,9 @@ from hypothesis import strategies as st
 from formrelay.auth import scopes
 from formrelay.auth.signing import (
     CONTENT_SHA256_HEADER,
+    CONTENT_TYPE_HEADER,
+    CORRELATION_ID_HEADER,
+    IDEMPOTENCY_KEY_HEADER,
     KEY_ID_HEADER,
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -32,7 +41,9 @@ from formrelay.auth.signing import (
     TIMESTAMP_HEADER,
     sign_request,
 )
-from tests.e2e.conftest import RunningStack, running_stack
+from formrelay.local.routes import path_pattern
+from formrelay.local.template import load_template
+from tests.e2e.conftest import REPO, RunningStack, running_stack
 
 GOOD = json.dumps({"email": "ada@example.com", "name": "Ada"}).encode()
 OTHER = json.dumps({"email": "eve@example.com", "name": "Eve"}).encode()
@@ -59,13 +70,18 @@ class Attack:
     body: bytes = GOOD
     content_type: str | None = "application/json"
     key: str = "demo"  # whose credentials sign it (see Target.keys)
-    signed: dict[str, Any] = field(default_factory=dict)  # what the signature is made over
+    # What the signature is made over, where it is not the request as sent: method, path,
+    # query, body, secret, timestamp, and content_type / idempotency_key / correlation_id
+    # (None: signed as absent).
+    signed: dict[str, Any] = field(default_factory=dict)
     drop: tuple[str, ...] = ()  # signature headers left out
     replace: dict[str, str] = field(default_factory=dict)  # signature header values changed
     extra: tuple[tuple[str, str | bytes], ...] = ()  # more headers (repeats allowed)
     # Sent first and must pass: "same" (then replayed with its own headers) or "original"
     # (the attack with the good body, e.g. the first use of an Idempotency-Key).
     first: str | None = None
+    # A GET whose answer the attack must leave as it was (what it would have changed).
+    probe: str | None = None
 
 
 def a(name: str, expect: int, answered_by: str, **kwargs: Any) -> Attack:
@@ -76,6 +92,15 @@ def a(name: str, expect: int, answered_by: str, **kwargs: Any) -> Attack:
 # A bodiless GET, as reads are sent.
 READ: dict[str, Any] = {"method": "GET", "body": b"", "content_type": None}
 DEEP = b'{"email": "a@b.co", "name": "A", "x": ' + b"[" * 33 + b"]" * 33 + b"}"
+READ_WITH_BODY: dict[str, Any] = {
+    "method": "GET",
+    "path": "/v1/submissions/{submission}",
+    "body": b'{"x": 1}',
+}
+# Destinations the API would accept (the local receiver is always allowed): "{sink}" in a
+# body is the receiver's URL.
+GOOD_DESTINATION = b'{"url": "{sink}/hooks/contact"}'
+EVIL_DESTINATION = b'{"url": "{sink}/hooks/attacker"}'
 WIDE = json.dumps({f"k{i}": i for i in range(1001)}).encode()
 
 ATTACKS: list[Attack] = [
@@ -284,16 +309,170 @@ ATTACKS: list[Attack] = [
         path="/v1/forms/contact/destinations/meta",
         body=b'{"url": "http://169.254.169.254/latest/meta-data/"}',
     ),
+    # Bodies swapped after signing: the shared HTTP app checks the body against the signed
+    # digest on every route, before any route code runs. Every route that takes a body has
+    # a row here (test_every_body_carrying_route_has_a_swapped_body_row), reads too.
+    a(
+        "destination created with a body swapped after signing",
+        401,
+        PROBLEM,
+        method="PUT",
+        path="/v1/forms/contact/destinations/swapped",
+        body=EVIL_DESTINATION,
+        signed={"body": GOOD_DESTINATION},
+        probe="/v1/forms/contact/destinations/swapped",
+    ),
+    a(
+        "destination replaced with a body swapped after signing",
+        401,
+        PROBLEM,
+        method="PUT",
+        path="/v1/forms/contact/destinations/primary",
+        body=EVIL_DESTINATION,
+        signed={"body": GOOD_DESTINATION},
+        probe="/v1/forms/contact/destinations/primary",
+    ),
+    a(
+        "redelivery with a body swapped after signing",
+        401,
+        PROBLEM,
+        path="/v1/submissions/{delivered}/redeliveries",
+        body=b'{"destination_id": "primary", "reason": "swapped"}',
+        signed={"body": b"{}"},
+        probe="/v1/submissions/{delivered}",
+    ),
+    a(
+        "redelivery with a body added after signing",
+        401,
+        PROBLEM,
+        path="/v1/submissions/{delivered}/redeliveries",
+        body=b"{}",
+        signed={"body": b""},
+    ),
+    a("read with a body it did not sign", 401, PROBLEM, **READ_WITH_BODY, signed={"body": b""}),
+    a(
+        "read whose signed digest names a body it lacks",
+        401,
+        PROBLEM,
+        **READ,
+        path="/v1/submissions/{submission}",
+        signed={"body": GOOD},
+    ),
+    # Headers that change what the server does are signed (FR2): swapped, added or dropped
+    # after signing, the signature no longer verifies; repeated, they are refused.
+    a(
+        "Idempotency-Key swapped after signing",
+        403,
+        GATEWAY,
+        path=QUIET,
+        extra=((IDEMPOTENCY_KEY_HEADER, "attacker-chosen-1"),),
+        signed={"idempotency_key": "client-chosen-1"},
+    ),
+    a(
+        "Idempotency-Key added after signing",
+        403,
+        GATEWAY,
+        path=QUIET,
+        extra=((IDEMPOTENCY_KEY_HEADER, "attacker-chosen-2"),),
+        signed={"idempotency_key": None},
+    ),
+    a(
+        "Idempotency-Key dropped after signing",
+        403,
+        GATEWAY,
+        path=QUIET,
+        signed={"idempotency_key": "client-chosen-3"},
+    ),
+    a(
+        "Idempotency-Key repeated",
+        403,
+        GATEWAY,
+        path=QUIET,
+        extra=((IDEMPOTENCY_KEY_HEADER, "repeated-1"), (IDEMPOTENCY_KEY_HEADER, "repeated-1")),
+    ),
+    a(
+        "X-Correlation-Id swapped after signing",
+        403,
+        GATEWAY,
+        path=QUIET,
+        extra=((CORRELATION_ID_HEADER, "forged-correlation"),),
+        signed={"correlation_id": "client-correlation"},
+    ),
+    a(
+        "X-Correlation-Id added after signing",
+        403,
+        GATEWAY,
+        path=QUIET,
+        extra=((CORRELATION_ID_HEADER, "forged-correlation"),),
+        signed={"correlation_id": None},
+    ),
+    a(
+        "X-Correlation-Id repeated",
+        403,
+        GATEWAY,
+        path=QUIET,
+        extra=((CORRELATION_ID_HEADER, "corr-1"), (CORRELATION_ID_HEADER, "corr-2")),
+    ),
+    a(
+        "Content-Type swapped after signing",
+        403,
+        GATEWAY,
+        path=QUIET,
+        content_type="application/vnd.other+json",
+        signed={"content_type": "application/json"},
+    ),
+    a(
+        "Content-Type dropped after signing",
+        403,
+        GATEWAY,
+        path=QUIET,
+        content_type=None,
+        signed={"content_type": "application/json"},
+    ),
+    a(
+        "Content-Type repeated",
+        403,
+        GATEWAY,
+        path=QUIET,
+        extra=((CONTENT_TYPE_HEADER, "application/json"),),
+    ),
+    # A query key given twice: API Gateway joins the values in arrival order, the canonical
+    # query sorts them, so either order would carry one signature. Refused however signed.
+    a(
+        "query key repeated",
+        403,
+        GATEWAY,
+        **READ,
+        path=LISTING,
+        query="status=received&since=2000-01-01T00:00:00Z&since=2099-01-01T00:00:00Z",
+    ),
+    a(
+        "query key repeated in the other order",
+        403,
+        GATEWAY,
+        **READ,
+        path=LISTING,
+        query="status=received&since=2099-01-01T00:00:00Z&since=2000-01-01T00:00:00Z",
+    ),
+    a(
+        "query key repeated under a percent-encoding",
+        403,
+        GATEWAY,
+        **READ,
+        path=LISTING,
+        query="status=received&%73tatus=failed",
+    ),
 ]
 
 
 @dataclass
 class Target:
-    """The attacked stack, its keys by role, and a submission of the attacked tenant."""
+    """The attacked stack, its keys by role, and submissions of the attacked tenant to aim at."""
 
     stack: RunningStack
     keys: dict[str, tuple[str, str]]
-    submission_id: str
+    submission_id: str  # on the quiet form: no deliveries
+    delivered_id: str  # on the contact form, delivered once and settled
 
     def events(self) -> int:
         """Every item of the event table."""
@@ -301,6 +480,21 @@ class Target:
             TableName=self.stack.table("EventsTable"), Select="COUNT", ConsistentRead=True
         )
         return int(answer["Count"])
+
+    def path(self, template: str) -> str:
+        """A row's path with the submissions it aims at filled in."""
+        return template.format(submission=self.submission_id, delivered=self.delivered_id)
+
+    def body(self, template: bytes) -> bytes:
+        """A row's body with the local receiver's URL filled in."""
+        return template.replace(b"{sink}", self.stack.sink_url.rstrip("/").encode())
+
+    def probe(self, attack: Attack) -> tuple[int, Any] | None:
+        """The answer to the row's probe GET (what the attack must not change)."""
+        if attack.probe is None:
+            return None
+        answer = self.stack.client().request("GET", self.path(attack.probe))
+        return answer.status_code, answer.json()
 
     def first(self, attack: Attack) -> list[tuple[str, str | bytes]] | None:
         """Send what must pass before the attack; for a replay, the headers to send again."""
@@ -317,14 +511,23 @@ class Target:
         """The request's headers: signed as the attack says, then dropped, replaced, added."""
         key_id, secret = self.keys[attack.key]
         how = dict(attack.signed)
+        bound = {
+            argument: how[argument] if argument in how else _as_sent(attack, header)
+            for argument, header in (
+                ("content_type", CONTENT_TYPE_HEADER),
+                ("idempotency_key", IDEMPOTENCY_KEY_HEADER),
+                ("correlation_id", CORRELATION_ID_HEADER),
+            )
+        }
         signed = sign_request(
             key_id=key_id,
             secret=how.get("secret", secret),
             method=how.get("method", attack.method),
-            path=how.get("path", attack.path).format(submission=self.submission_id),
+            path=self.path(how.get("path", attack.path)),
             raw_query=how.get("query", attack.query),
-            body=how.get("body", attack.body),
+            body=self.body(how.get("body", attack.body)),
             timestamp=_timestamp(how.get("timestamp")),
+            **bound,
         )
         pairs: list[tuple[str, str | bytes]] = [
             (name, attack.replace.get(name, value))
@@ -332,7 +535,7 @@ class Target:
             if name not in attack.drop
         ]
         if attack.content_type is not None:
-            pairs.append(("Content-Type", attack.content_type))
+            pairs.append((CONTENT_TYPE_HEADER, attack.content_type))
         pairs.extend(attack.extra)
         return pairs
 
@@ -340,16 +543,27 @@ class Target:
         self, attack: Attack, headers: list[tuple[str, str | bytes]] | None = None
     ) -> httpx.Response:
         """Send the attack's request (with its own headers unless given)."""
-        path = attack.path.format(submission=self.submission_id)
+        path = self.path(attack.path)
         raw_path = path + (f"?{attack.query}" if attack.query else "")
         url = httpx.URL(self.stack.endpoint).copy_with(raw_path=raw_path.encode())
         return httpx.request(
             attack.method,
             url,
-            content=attack.body,
+            content=self.body(attack.body),
             headers=self.headers(attack) if headers is None else headers,
             timeout=30,
         )
+
+
+def _as_sent(attack: Attack, header: str) -> str | None:
+    """A header's value as the server sees it: repeats joined with a comma, as API Gateway does."""
+    sent = [(CONTENT_TYPE_HEADER, attack.content_type), *attack.extra]
+    values = [
+        value if isinstance(value, str) else value.decode("latin-1")
+        for name, value in sent
+        if name.lower() == header.lower() and value is not None
+    ]
+    return ",".join(values) if values else None
 
 
 def _timestamp(how: Any) -> int | None:
@@ -391,19 +605,69 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         keys["other_tenant"] = (other["key_id"], other["secret"])
         accepted = stack.client().submit("quiet", GOOD)
         assert accepted.status_code == 202, accepted.text
-        yield Target(stack, keys, accepted.json()["submission_id"])
+        delivered = stack.client().submit("contact", GOOD).json()["submission_id"]
+        stack.wait_for(
+            lambda: stack.client().status(delivered).json().get("status") == "delivered",
+            what="the contact submission to be delivered",
+            describe=lambda: stack.client().status(delivered).json(),
+        )
+        yield Target(stack, keys, accepted.json()["submission_id"], delivered)
 
 
-def test_the_table_holds_at_least_sixty_distinct_attacks() -> None:
-    names = [attack.name for attack in ATTACKS]
+def test_the_tables_hold_distinct_attacks_as_many_as_the_readme_says() -> None:
+    names = [attack.name for attack in ATTACKS] + [raw.name for raw in RAW_REQUESTS]
     assert len(set(names)) == len(names)
     assert len(names) >= 60
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    claimed = re.search(r"sends (\d+) hostile requests", readme)
+    assert claimed is not None and int(claimed.group(1)) == len(names)
+
+
+BODY_METHODS = ("POST", "PUT", "PATCH", "ANY")
+
+
+def template_routes() -> list[tuple[str, str]]:
+    """(method, path) of every HTTP API route infra/template.yaml declares."""
+    routes = []
+    for resource in load_template()["Resources"].values():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                properties = event["Properties"]
+                routes.append((str(properties.get("Method", "ANY")).upper(), properties["Path"]))
+    return routes
+
+
+def route_of(attack: Attack) -> str | None:
+    """The template route an attack's request reaches, as a route key."""
+    path = unquote(attack.path.format(submission="s1", delivered="s2"))
+    for method, template in template_routes():
+        if method in (attack.method, "ANY") and path_pattern(template).fullmatch(path):
+            return f"{method} {template}"
+    return None
+
+
+def swaps_the_body(attack: Attack) -> bool:
+    """A row that sends another body than the one signed, and must get the 401."""
+    swapped = "body" in attack.signed and attack.signed["body"] != attack.body
+    return swapped and attack.expect == 401 and attack.answered_by == PROBLEM
+
+
+def test_every_body_carrying_route_has_a_swapped_body_row() -> None:
+    # Given every route of the template that takes a body
+    body_routes = {f"{m} {p}" for m, p in template_routes() if m in BODY_METHODS}
+    assert body_routes  # the template was read
+    # When the table's swapped-body rows are matched to the routes they reach
+    covered = {route_of(attack) for attack in ATTACKS if swaps_the_body(attack)}
+    # Then each such route has one: a route added later must get its row too
+    missing = sorted(body_routes - covered)
+    assert not missing, f"add a row to ATTACKS that swaps the body after signing for: {missing}"
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])
 def test_a_hostile_request_gets_its_4xx_and_writes_no_event(target: Target, attack: Attack) -> None:
     replayed = target.first(attack)
     before = target.events()
+    probed = target.probe(attack)
 
     response = target.send(attack, replayed)
 
@@ -421,7 +685,137 @@ def test_a_hostile_request_gets_its_4xx_and_writes_no_event(target: Target, atta
         if attack.expect == 403:
             assert response.json() == FORBIDDEN
     assert "Traceback" not in response.text
+    assert "server" not in response.headers  # API Gateway names no server software
     assert target.events() == before
+    assert target.probe(attack) == probed
+
+
+# Requests no HTTP client library sends, written to the socket as they are: the front
+# answers each as API Gateway does, a {"message"} JSON 4xx, never an HTML page or a
+# dropped connection, and names no server software.
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """A request written byte for byte, and the answer it must get."""
+
+    name: str
+    expect: int
+    message: str
+    request_line: bytes = b"POST /v1/forms/quiet/submissions HTTP/1.1"
+    headers: tuple[bytes, ...] = ()
+    body: bytes = GOOD
+    signed: bool = True  # carries a valid signature for its method, path and body
+
+
+RAW_REQUESTS = [
+    # No route has a lowercase method (methods are case-sensitive): API Gateway's route miss.
+    RawRequest(
+        "lowercase method",
+        404,
+        "Not Found",
+        request_line=b"post /v1/forms/quiet/submissions HTTP/1.1",
+        headers=(b"Content-Length: %d" % len(GOOD),),
+    ),
+    RawRequest(
+        "lowercase read",
+        404,
+        "Not Found",
+        request_line=b"get /v1/submissions?status=received HTTP/1.1",
+        headers=(b"Content-Length: 0",),
+        body=b"",
+    ),
+    RawRequest("Content-Length not a number", 400, "Bad Request", headers=(b"Content-Length: ab",)),
+    RawRequest("Content-Length negative", 400, "Bad Request", headers=(b"Content-Length: -1",)),
+    RawRequest("Content-Length in hex", 400, "Bad Request", headers=(b"Content-Length: 0x2",)),
+    RawRequest("Content-Length with a sign", 400, "Bad Request", headers=(b"Content-Length: +2",)),
+    RawRequest(
+        "Content-Length as a superscript digit",
+        400,
+        "Bad Request",
+        headers=(b"Content-Length: \xb2",),  # '²'.isdigit() is true, int('²') raises
+    ),
+    RawRequest(
+        "Content-Length repeated",
+        400,
+        "Bad Request",
+        headers=(b"Content-Length: %d" % len(GOOD),) * 2,
+    ),
+    RawRequest(
+        "Content-Length as a list",
+        400,
+        "Bad Request",
+        headers=(b"Content-Length: %d, %d" % (len(GOOD), len(GOOD)),),
+    ),
+    RawRequest(
+        "chunk size not hex",
+        400,
+        "Bad Request",
+        headers=(b"Transfer-Encoding: chunked",),
+        body=b"zz\r\n" + GOOD + b"\r\n0\r\n\r\n",
+    ),
+    RawRequest(
+        "request line without a version",
+        400,
+        "Bad Request",
+        request_line=b"POST /v1/forms/quiet/submissions HTTP/x",
+        headers=(b"Content-Length: %d" % len(GOOD),),
+        signed=False,
+    ),
+]
+
+
+def send_raw(target: Target, raw: RawRequest) -> tuple[int, dict[str, str], bytes]:
+    """Write the request to a socket; read back status, headers and body."""
+    endpoint = urlsplit(target.stack.endpoint)
+    method, target_path, _ = raw.request_line.decode().split(" ")
+    path, _, query = target_path.partition("?")
+    lines = [raw.request_line, b"Host: " + endpoint.netloc.encode()]
+    if raw.signed:
+        key_id, secret = target.keys["demo"]
+        signature = sign_request(
+            key_id=key_id,
+            secret=secret,
+            method=method,
+            path=path,
+            raw_query=query,
+            body=GOOD if raw.body else b"",  # the body inside the framing
+            content_type="application/json",
+        )
+        lines += [f"{name}: {value}".encode() for name, value in signature.items()]
+        lines.append(b"Content-Type: application/json")
+    lines += list(raw.headers)
+    with socket.create_connection((endpoint.hostname, endpoint.port), timeout=30) as sock:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + raw.body)
+        response = HTTPResponse(sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+@pytest.mark.parametrize("raw", RAW_REQUESTS, ids=[raw.name for raw in RAW_REQUESTS])
+def test_an_odd_request_gets_api_gateways_json_4xx(target: Target, raw: RawRequest) -> None:
+    before = target.events()
+
+    status, headers, body = send_raw(target, raw)
+
+    assert status == raw.expect, body
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"message": raw.message}
+    assert "server" not in headers
+    assert target.events() == before
+
+
+def test_the_same_raw_request_well_framed_is_accepted(target: Target) -> None:
+    # The raw rows differ from this control only in what they break: signed the same way,
+    # the well-formed request passes (so the rows above are refused for their oddity).
+    control = RawRequest("control", 202, "", headers=(b"Content-Length: %d" % len(GOOD),))
+    before = target.events()
+
+    status, headers, _ = send_raw(target, control)
+
+    assert status == 202
+    assert "server" not in headers
+    assert target.events() == before + 1
 
 
 def test_a_schema_violation_names_each_error_by_pointer(target: Target) -> None:

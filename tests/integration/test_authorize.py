@@ -228,3 +228,61 @@ def test_a_key_missing_even_from_the_fresh_secrets_is_fetched_for_once_a_second(
         authorizer.authorize(directory.request(key_id, secret))
     now[0] = 1.0
     assert authorizer.authorize(directory.request(key_id, secret)) == "acme"
+
+
+def signed_listing(key_id: str, secret: str, raw_query: str, **bound: str | None) -> dict[str, str]:
+    """The signature headers of a listing read, signed with the given bound header values."""
+    return sign_request(
+        key_id=key_id,
+        secret=secret,
+        method="GET",
+        path="/v1/submissions",
+        raw_query=raw_query,
+        timestamp=T0,
+        **bound,
+    )
+
+
+def test_the_headers_that_change_meaning_are_verified(directory: Directory) -> None:
+    # Given a request signed with its Idempotency-Key, X-Correlation-Id and Content-Type
+    key, secret = directory.keys.create("acme", frozenset({scopes.READ}))
+    bound = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": "order-42",
+        "X-Correlation-Id": "corr-7",
+    }
+    signature = signed_listing(
+        key.key_id,
+        secret,
+        "status=received",
+        content_type="application/json",
+        idempotency_key="order-42",
+        correlation_id="corr-7",
+    )
+
+    def request(headers: dict[str, str]) -> AuthorizationRequest:
+        route = "GET /v1/submissions"
+        return AuthorizationRequest(route, "GET", "/v1/submissions", "status=received", headers)
+
+    # When any of them is swapped in flight, the authorizer (which sees the headers) refuses
+    for name, forged in bound.items():
+        with pytest.raises(AccessDeniedError, match="verify"):
+            directory.authorize(request({**signature, **bound, name: forged + "-forged"}))
+    # and as sent, the request passes
+    assert directory.authorize(request({**signature, **bound})) == "acme"
+
+
+@pytest.mark.parametrize(
+    "raw_query", ["status=received&since=2000&since=2099", "status=received&%73tatus=failed"]
+)
+def test_a_query_naming_a_key_twice_is_refused_although_signed(
+    directory: Directory, raw_query: str
+) -> None:
+    key, secret = directory.keys.create("acme", frozenset({scopes.READ}))
+    headers = signed_listing(key.key_id, secret, raw_query)
+    request = AuthorizationRequest(
+        "GET /v1/submissions", "GET", "/v1/submissions", raw_query, headers
+    )
+
+    with pytest.raises(AccessDeniedError, match="repeated"):
+        directory.authorize(request)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from formrelay.auth.signing import body_sha256
 from formrelay.composition import services
 from formrelay.local.functions import load_handler
 from formrelay.local.template import load_template
@@ -58,7 +59,10 @@ def http_event(method: str, path: str, tenant_id: str, body: str = "") -> dict[s
         "routeKey": f"{method} {path}",
         "rawPath": raw_path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
+        "headers": {
+            "content-type": "application/json",
+            "x-fr-content-sha256": body_sha256(body.encode()),  # the digest the signature bound
+        },
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "api",
