@@ -56,7 +56,6 @@ class Intake:
             key_id=f"{tenant_id}.0123456789abcdef",
             form_id=form_id,
             body=body,
-            signed_sha256=hashlib.sha256(body).hexdigest(),
             correlation_id="corr-1",
             idempotency_key=idempotency_key,
         )
