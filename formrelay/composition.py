@@ -32,12 +32,18 @@ from formrelay.delivery.connector import Connector
 from formrelay.delivery.destination_admin import DestinationAdmin
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.destinations import DestinationDirectory
+from formrelay.delivery.dynamodb import DynamoDBDeliveryLeases, DynamoDBDestinationDirectory
 from formrelay.delivery.jobs import DeliveryQueue
 from formrelay.delivery.leases import DeliveryLeases
+from formrelay.delivery.sqs import SQSDeliveryQueue
+from formrelay.delivery.stepfunctions import StepFunctionsRetryWorkflow
 from formrelay.delivery.workflow import RetryWorkflow
+from formrelay.domain.clock import Clock, SystemClock
+from formrelay.registry.dynamodb import DynamoDBFormCatalog
 from formrelay.registry.forms import FormCatalog
 from formrelay.settings import Settings
 from formrelay.store.dynamodb import DynamoDBEventStore
+from formrelay.store.port import EventStore
 from formrelay.views.cursor_key import SecretCursorKey
 from formrelay.views.cursors import CursorSigner
 from formrelay.views.listing import SubmissionListing
@@ -102,7 +108,12 @@ class Services:
         return boto3.client("stepfunctions", config=_CLIENT_CONFIG)
 
     @cached_property
-    def events(self) -> DynamoDBEventStore:
+    def delivery_clock(self) -> Clock:
+        """The clock deliveries read: attempt times, retry waits, lease expiry."""
+        return SystemClock()
+
+    @cached_property
+    def events(self) -> EventStore:
         """The event store."""
         return DynamoDBEventStore(self.settings.require("events_table"), self.dynamodb)
 
@@ -141,12 +152,12 @@ class Services:
     @cached_property
     def forms(self) -> FormCatalog:
         """Forms and their schemas."""
-        return FormCatalog(self.settings.require("views_table"), self.dynamodb)
+        return DynamoDBFormCatalog(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def destinations(self) -> DestinationDirectory:
         """Destinations."""
-        return DestinationDirectory(self.settings.require("views_table"), self.dynamodb)
+        return DynamoDBDestinationDirectory(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def destination_admin(self) -> DestinationAdmin:
@@ -179,7 +190,7 @@ class Services:
     @cached_property
     def delivery_queue(self) -> DeliveryQueue:
         """The delivery queue."""
-        return DeliveryQueue(self.settings.require("delivery_queue_url"), self.sqs)
+        return SQSDeliveryQueue(self.settings.require("delivery_queue_url"), self.sqs)
 
     @cached_property
     def http(self) -> httpx.Client:
@@ -199,13 +210,15 @@ class Services:
     @cached_property
     def leases(self) -> DeliveryLeases:
         """Delivery leases."""
-        return DeliveryLeases(self.settings.require("views_table"), self.dynamodb)
+        return DynamoDBDeliveryLeases(
+            self.settings.require("views_table"), self.dynamodb, clock=self.delivery_clock
+        )
 
     @cached_property
     def retry_workflow(self) -> RetryWorkflow:
         """The retry state machine, named when the first retry starts: the retry-attempt
         function builds the connector too, but never starts a workflow and names none."""
-        return RetryWorkflow(
+        return StepFunctionsRetryWorkflow(
             lambda: self.settings.require("retry_state_machine_arn"), self.stepfunctions
         )
 
@@ -221,6 +234,7 @@ class Services:
             http=self.http,
             allowed_destinations=self.settings.allowed_destinations,
             time_scale=self.settings.time_scale,
+            clock=self.delivery_clock,
         )
 
 

@@ -38,6 +38,7 @@ from formrelay.intake.errors import (
     SubmissionInvalidError,
     SubmissionNotAnObjectError,
 )
+from formrelay.registry.forms import FormBusyError
 from formrelay.views.errors import (
     InvalidCursorError,
     InvalidListingQueryError,
@@ -78,6 +79,8 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     InvalidDestinationIdError: Answer(400, "invalid-destination-id", "Bad request"),
     DestinationInvalidError: Answer(422, "validation-failed", "Destination is invalid"),
     DestinationsBusyError: Answer(409, "concurrent-update", "Concurrent update"),
+    # Registering a form schema (no route yet: the registry's routes will answer it).
+    FormBusyError: Answer(409, "concurrent-update", "Concurrent update"),
     # Redelivery
     InvalidRedeliveryOptionsError: _BAD_REQUEST,
     DeliveryInProgressError: Answer(409, "delivery-in-progress", "Delivery in progress"),

@@ -12,9 +12,8 @@ workflow (every later attempt, after a wait on the destination's schedule).
 from __future__ import annotations
 
 import random
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ from formrelay.delivery.progress import DeliveryProgress, progress
 from formrelay.delivery.ssrf import DestinationRefusedError, check_destination_url
 from formrelay.delivery.webhook import build_request, default_body, encode_body, send
 from formrelay.delivery.workflow import RetryWorkflow
+from formrelay.domain.clock import Clock, SystemClock, rfc3339
 from formrelay.domain.destinations import Destination
 from formrelay.domain.errors import ConcurrencyError
 from formrelay.domain.events import (
@@ -39,7 +39,6 @@ from formrelay.domain.events import (
     NewEvent,
     RecordedEvent,
     StreamId,
-    utc_now,
 )
 from formrelay.store.port import EventStore
 
@@ -73,11 +72,18 @@ class Connector:
     http: httpx.Client
     allowed_destinations: frozenset[str] = frozenset()
     time_scale: float = 1.0
+    # Time (timestamps, waits, backoff) and chance (jitter) come in from outside, so
+    # that a test can hold them still and replay a delivery exactly.
+    clock: Clock = field(default_factory=SystemClock)
+    rng: random.Random = field(default_factory=random.Random)
 
     def first_attempt(self, job: DeliveryJob) -> DeliveryReport:
         """The queue's job: attempt once, and hand a retryable failure to the workflow."""
         report = self._attempt_once(job, expected_attempt=1)
-        if report.next_attempt_at is not None:
+        # Only the round's first attempt hands over to the workflow (again, if the start
+        # was lost: same name, same execution). A late copy of the message that finds
+        # later attempts on record must not start a second execution beside theirs.
+        if report.next_attempt_at is not None and report.attempt_in_round == 1:
             self.workflow.start(
                 workflow_state(job, report),
                 delivery_id=job.delivery_id,
@@ -101,7 +107,9 @@ class Connector:
             if state.ended is not None:
                 return DeliveryReport(f"already_{state.ended}", state.attempts_total)
             last_error = f"attempt crashed: {crash}"[:200]
-            dead = _dead_lettered(job, max(1, state.attempts_total), last_error)
+            dead = _dead_lettered(
+                job, max(1, state.attempts_total), last_error, self.clock.timestamp()
+            )
             self._append(stream, job, [dead], history)
             return DeliveryReport("dead_lettered", state.attempts_total, round=state.round)
         finally:
@@ -143,10 +151,11 @@ class Connector:
         stream = StreamId(job.tenant_id, job.submission_id)
         if destination is None or not destination.enabled:
             reason = "destination_missing" if destination is None else "destination_disabled"
-            self._append(stream, job, [_failed(job, state.attempts_total, reason, None)], history)
+            failed = _failed(job, state.attempts_total, reason, None, self.clock.timestamp())
+            self._append(stream, job, [failed], history)
             return DeliveryReport(reason, state.attempts_total)
         attempt = state.attempts_total + 1
-        started_at = utc_now()
+        started_at = self.clock.timestamp()
         result = self._send(job, destination, history[0])
         next_at, records = self._decide(job, destination, state, attempt, started_at, result)
         self._append(stream, job, records, history)
@@ -189,7 +198,7 @@ class Connector:
             body=encode_body(document),
             signing_secrets=credentials.signing_secrets,
             auth=credentials.auth,
-            timestamp=int(datetime.now(UTC).timestamp()),
+            timestamp=int(self.clock.unix()),
         )
         return send(
             self.http,
@@ -211,14 +220,15 @@ class Connector:
         next_at = None
         if result.outcome == RETRYABLE:
             next_at = self._next_attempt_at(destination, state.attempts_in_round + 1, result)
-        attempted = _attempted(job, state.round, attempt, started_at, result, next_at)
+        now = self.clock.timestamp()
+        attempted = _attempted(job, state.round, attempt, started_at, result, next_at, now)
         records = [attempted]
         if result.outcome == FINAL:
-            records.append(_failed(job, attempt, "final_failure", result.error_class))
+            records.append(_failed(job, attempt, "final_failure", result.error_class, now))
             if result.gone:
-                records.append(_disabled(job, result))
+                records.append(_disabled(job, result, now))
         elif result.outcome == RETRYABLE and next_at is None:
-            records.append(_dead_lettered(job, attempt, result.error_class))
+            records.append(_dead_lettered(job, attempt, result.error_class, now))
         return next_at, records
 
     def _next_attempt_at(
@@ -227,11 +237,11 @@ class Connector:
         schedule = destination.retry_schedule_seconds
         if attempt_in_round > len(schedule):
             return None
-        delay = schedule[attempt_in_round - 1] * random.uniform(1 - _JITTER, 1 + _JITTER)
+        delay = schedule[attempt_in_round - 1] * self.rng.uniform(1 - _JITTER, 1 + _JITTER)
         if result.retry_after_seconds is not None:
             delay = max(delay, float(result.retry_after_seconds))
-        due = datetime.now(UTC) + timedelta(seconds=delay * self.time_scale)
-        return due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        due = self.clock.now() + timedelta(seconds=delay * self.time_scale)
+        return rfc3339(due, "milliseconds")
 
     def _append(
         self,
@@ -251,7 +261,7 @@ class Connector:
             except ConcurrencyError:
                 # Every destination of a submission appends to its stream: back off a
                 # little, at random, so the writers stop colliding.
-                time.sleep(random.uniform(0, _APPEND_BACKOFF_SECONDS))
+                self.clock.sleep(self.rng.uniform(0, _APPEND_BACKOFF_SECONDS))
                 latest = self.events.read(stream)
                 if progress(latest, job.delivery_id).ended is not None:
                     return
@@ -266,10 +276,12 @@ def _attempted(
     started_at: str,
     result: AttemptResult,
     next_at: str | None,
+    at: str,
 ) -> NewEvent:
     return NewEvent(
         type=DELIVERY_ATTEMPTED,
         correlation_id=job.correlation_id,
+        occurred_at=at,
         data={
             "destination_id": job.destination_id,
             "delivery_id": job.delivery_id,
@@ -287,10 +299,13 @@ def _attempted(
     )
 
 
-def _failed(job: DeliveryJob, attempts: int, reason: str, last_error: str | None) -> NewEvent:
+def _failed(
+    job: DeliveryJob, attempts: int, reason: str, last_error: str | None, at: str
+) -> NewEvent:
     return NewEvent(
         type=DELIVERY_FAILED,
         correlation_id=job.correlation_id,
+        occurred_at=at,
         data={
             "destination_id": job.destination_id,
             "delivery_id": job.delivery_id,
@@ -301,10 +316,11 @@ def _failed(job: DeliveryJob, attempts: int, reason: str, last_error: str | None
     )
 
 
-def _dead_lettered(job: DeliveryJob, attempts: int, last_error: str | None) -> NewEvent:
+def _dead_lettered(job: DeliveryJob, attempts: int, last_error: str | None, at: str) -> NewEvent:
     return NewEvent(
         type=DELIVERY_DEAD_LETTERED,
         correlation_id=job.correlation_id,
+        occurred_at=at,
         data={
             "destination_id": job.destination_id,
             "delivery_id": job.delivery_id,
@@ -314,10 +330,11 @@ def _dead_lettered(job: DeliveryJob, attempts: int, last_error: str | None) -> N
     )
 
 
-def _disabled(job: DeliveryJob, result: AttemptResult) -> NewEvent:
+def _disabled(job: DeliveryJob, result: AttemptResult, at: str) -> NewEvent:
     return NewEvent(
         type=DESTINATION_DISABLED,
         correlation_id=job.correlation_id,
+        occurred_at=at,
         data={
             "destination_id": job.destination_id,
             "form_id": job.form_id,

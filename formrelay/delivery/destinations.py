@@ -1,15 +1,18 @@
-"""Destinations in the Views table: one item per destination of a form."""
+"""The destinations port: each form's webhooks, read by deliveries, written by admins.
+
+The logic lives here (identifier checks); back ends implement four small
+hooks. Back ends: `delivery/dynamodb.py` (the Views table) and
+`delivery/memory.py` (the fake); both pass
+tests/integration/test_destination_directory_contract.py.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from abc import ABC, abstractmethod
 
 from formrelay.domain.destinations import Destination
 from formrelay.domain.ids import DESTINATION_ID, FORM_ID, check
-from formrelay.tables import keys as vk
-from formrelay.tables.base import ViewsTableAdapter
-from formrelay.tables.destination_items import destination_from_item, destination_item
 
 
 def delivery_id(tenant_id: str, submission_id: str, destination_id: str) -> str:
@@ -18,45 +21,41 @@ def delivery_id(tenant_id: str, submission_id: str, destination_id: str) -> str:
     return "msg_" + hashlib.sha256(seed).hexdigest()[:32]
 
 
-class DestinationDirectory(ViewsTableAdapter):
-    """Reads and writes destinations in the Views table."""
-
-    def _key(self, tenant_id: str, form_id: str, destination_id: str) -> dict[str, Any]:
-        return {
-            "pk": {"S": vk.tenant_pk(tenant_id)},
-            "sk": {"S": vk.destination_sk(form_id, destination_id)},
-        }
+class DestinationDirectory(ABC):
+    """Reads and writes destinations, always within one tenant."""
 
     def get(self, tenant_id: str, form_id: str, destination_id: str) -> Destination | None:
-        """One destination, or None."""
-        item = self.dynamodb.get_item(
-            TableName=self.views_table,
-            Key=self._key(tenant_id, form_id, destination_id),
-            ConsistentRead=True,
-        ).get("Item")
-        return None if item is None else destination_from_item(item)
+        """One destination (strongly consistent), or None."""
+        return self._read(tenant_id, form_id, destination_id)
 
     def put(self, destination: Destination) -> None:
-        """Create or replace a destination."""
+        """Create or replace a destination (enabled or not, as it says)."""
         check(FORM_ID, destination.form_id, "form id")
         check(DESTINATION_ID, destination.destination_id, "destination id")
-        self.dynamodb.put_item(TableName=self.views_table, Item=destination_item(destination))
+        self._write(destination)
 
     def delete(self, tenant_id: str, form_id: str, destination_id: str) -> bool:
         """Remove a destination; True if it existed."""
-        answer = self.dynamodb.delete_item(
-            TableName=self.views_table,
-            Key=self._key(tenant_id, form_id, destination_id),
-            ReturnValues="ALL_OLD",
-        )
-        return "Attributes" in answer
+        return self._remove(tenant_id, form_id, destination_id)
 
-    def disable(self, tenant_id: str, form_id: str, destination_id: str, reason: str) -> None:
-        """Stop deliveries to a destination until it is re-enabled (by a PUT)."""
-        self.dynamodb.update_item(
-            TableName=self.views_table,
-            Key=self._key(tenant_id, form_id, destination_id),
-            UpdateExpression="SET enabled = :false, disabled_reason = :reason",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":false": {"BOOL": False}, ":reason": {"S": reason}},
-        )
+    def disable(self, tenant_id: str, form_id: str, destination_id: str, reason: str) -> bool:
+        """Stop deliveries to a destination until it is PUT again; False if there is none."""
+        return self._mark_disabled(tenant_id, form_id, destination_id, reason)
+
+    @abstractmethod
+    def _read(self, tenant_id: str, form_id: str, destination_id: str) -> Destination | None:
+        """The stored destination, or None."""
+
+    @abstractmethod
+    def _write(self, destination: Destination) -> None:
+        """Store the destination, replacing any before it."""
+
+    @abstractmethod
+    def _remove(self, tenant_id: str, form_id: str, destination_id: str) -> bool:
+        """Remove it; whether it existed."""
+
+    @abstractmethod
+    def _mark_disabled(
+        self, tenant_id: str, form_id: str, destination_id: str, reason: str
+    ) -> bool:
+        """Set enabled false with the reason, if it exists (never create it); whether it did."""

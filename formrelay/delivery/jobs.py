@@ -1,18 +1,19 @@
-"""Delivery jobs: one message per (submission, destination) on the delivery queue."""
+"""Delivery jobs, and the queue port they travel on: one job per (submission, destination).
+
+Back ends of the queue: `delivery/sqs.py` (the delivery queue) and
+`delivery/memory.py` (the fake); both pass
+tests/integration/test_delivery_queue_contract.py.
+"""
 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
-
-import boto3
+from typing import Any
 
 from formrelay.delivery.destinations import delivery_id
-from formrelay.domain.errors import QueueError
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
 
 
 @dataclass(frozen=True)
@@ -64,30 +65,18 @@ class DeliveryJob:
         return cls.from_dict(json.loads(text))
 
 
-class DeliveryQueue:
-    """The SQS queue delivery jobs travel on."""
+# What one SQS SendMessageBatch takes; every back end sends in such batches.
+BATCH_SIZE = 10
 
-    def __init__(self, queue_url: str, sqs: SQSClient | None = None) -> None:
-        self.queue_url = queue_url
-        self._sqs = sqs
 
-    @property
-    def sqs(self) -> SQSClient:
-        """The SQS client, built on first use."""
-        if self._sqs is None:
-            self._sqs = boto3.client("sqs")
-        return self._sqs
+class DeliveryQueue(ABC):
+    """Where delivery jobs wait for the connector."""
 
-    def send(self, jobs: list[DeliveryJob], delay_seconds: int = 0) -> None:
-        """Enqueue jobs, ten per call; raise if any was not accepted."""
-        for start in range(0, len(jobs), 10):
-            batch = jobs[start : start + 10]
-            answer = self.sqs.send_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(n), "MessageBody": job.to_json(), "DelaySeconds": delay_seconds}
-                    for n, job in enumerate(batch)
-                ],
-            )
-            if answer.get("Failed"):
-                raise QueueError(f"queue refused {len(answer['Failed'])} delivery job(s)")
+    def send(self, jobs: Sequence[DeliveryJob]) -> None:
+        """Enqueue jobs, at most BATCH_SIZE per call; QueueError if any was not accepted."""
+        for start in range(0, len(jobs), BATCH_SIZE):
+            self._enqueue(jobs[start : start + BATCH_SIZE])
+
+    @abstractmethod
+    def _enqueue(self, jobs: Sequence[DeliveryJob]) -> None:
+        """Enqueue one batch (1 to BATCH_SIZE jobs); raise QueueError if any was refused."""

@@ -1,20 +1,33 @@
-"""Forms: each tenant's forms, their versioned schemas, and their destinations."""
+"""The forms port: each tenant's forms, their versioned schemas, and their destinations.
+
+The logic lives here (identifier checks, compiling, picking the next version,
+retrying a version another writer took); back ends implement two hooks,
+`_load` and `_insert_version`. Back ends: `registry/dynamodb.py` (the Views
+table) and `registry/memory.py` (the fake); both pass
+tests/integration/test_form_catalog_contract.py.
+"""
 
 from __future__ import annotations
 
-import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from formrelay.domain.destinations import Destination
+from formrelay.domain.errors import FormrelayError
 from formrelay.domain.ids import FORM_ID, check
 from formrelay.registry.schemas import CompiledSchema
-from formrelay.tables import keys as vk
-from formrelay.tables.base import ViewsTableAdapter
-from formrelay.tables.destination_items import destination_from_item
 
-if TYPE_CHECKING:
-    pass
+# Two writers registering a schema for one form at once each get their own version.
+_VERSION_TRIES = 10
+
+
+class SchemaVersionTakenError(Exception):
+    """Raised by a back end's `_insert_version` when that version exists (internal)."""
+
+
+class FormBusyError(FormrelayError):
+    """Other writers kept registering schemas for this form: try again."""
 
 
 @dataclass(frozen=True)
@@ -28,81 +41,52 @@ class Form:
     destinations: tuple[Destination, ...]
 
 
-class FormCatalog(ViewsTableAdapter):
-    """Reads and writes forms in the Views table."""
+@dataclass(frozen=True)
+class StoredForm:
+    """What a back end holds for a form: its current version, that schema, its destinations."""
+
+    version: int
+    schema: dict[str, Any]
+    destinations: tuple[Destination, ...]
+
+
+class FormCatalog(ABC):
+    """Forms, read with their current schema and destinations; schemas added as new versions."""
 
     def load(self, tenant_id: str, form_id: str) -> Form | None:
-        """A form with its current schema and destinations (one query), or None."""
-        start = vk.form_sk(form_id)
-        # Every id character sorts after '#', so this range holds this form only.
-        items = self._query_range(tenant_id, start, start + "#~")
-        head = next((i for i in items if i["sk"]["S"] == start), None)
-        if head is None:
+        """A form with its current schema and destinations, or None (never another tenant's)."""
+        stored = self._load(tenant_id, form_id)
+        if stored is None:
             return None
-        version = int(head["current_version"]["N"])
-        schema_item = next(
-            (i for i in items if i["sk"]["S"] == vk.form_schema_sk(form_id, version)), None
-        )
-        if schema_item is None:
-            return None
-        destinations = tuple(
-            destination_from_item(i) for i in items if i.get("kind", {}).get("S") == "destination"
-        )
         return Form(
             tenant_id=tenant_id,
             form_id=form_id,
-            schema_version=version,
-            schema=CompiledSchema(json.loads(schema_item["schema"]["S"])),
-            destinations=destinations,
+            schema_version=stored.version,
+            schema=CompiledSchema(stored.schema),
+            destinations=stored.destinations,
         )
-
-    def _query_range(self, tenant_id: str, low: str, high: str) -> list[dict[str, Any]]:
-        paginator = self.dynamodb.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.views_table,
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-            ExpressionAttributeValues={
-                ":pk": {"S": vk.tenant_pk(tenant_id)},
-                ":low": {"S": low},
-                ":high": {"S": high},
-            },
-            ConsistentRead=True,
-        )
-        return [item for page in pages for item in page.get("Items", [])]
 
     def put_schema(self, tenant_id: str, form_id: str, schema: dict[str, Any]) -> int:
         """Register a new schema version for a form (creating the form); return its version."""
         check(FORM_ID, form_id, "form id")
         CompiledSchema(schema)  # refuse a schema that does not compile
-        current = self.load(tenant_id, form_id)
-        version = 1 if current is None else current.schema_version + 1
-        pk = {"S": vk.tenant_pk(tenant_id)}
-        self.dynamodb.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self.views_table,
-                        "Item": {
-                            "pk": pk,
-                            "sk": {"S": vk.form_schema_sk(form_id, version)},
-                            "kind": {"S": "form_schema"},
-                            "schema": {"S": json.dumps(schema)},
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.views_table,
-                        "Item": {
-                            "pk": pk,
-                            "sk": {"S": vk.form_sk(form_id)},
-                            "kind": {"S": "form"},
-                            "form_id": {"S": form_id},
-                            "current_version": {"N": str(version)},
-                        },
-                    }
-                },
-            ]
-        )
-        return version
+        for _ in range(_VERSION_TRIES):
+            current = self._load(tenant_id, form_id)
+            version = 1 if current is None else current.version + 1
+            try:
+                self._insert_version(tenant_id, form_id, version, schema)
+            except SchemaVersionTakenError:
+                continue  # another writer took it: take the next one
+            return version
+        raise FormBusyError(f"form {form_id} kept getting new schema versions")
+
+    @abstractmethod
+    def _load(self, tenant_id: str, form_id: str) -> StoredForm | None:
+        """The form's current version, schema and destinations (strongly consistent), or None."""
+
+    @abstractmethod
+    def _insert_version(
+        self, tenant_id: str, form_id: str, version: int, schema: dict[str, Any]
+    ) -> None:
+        """Store schema `version` and make it current, all or nothing;
+        raise SchemaVersionTakenError if that version exists."""

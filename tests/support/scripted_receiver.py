@@ -1,8 +1,10 @@
 """A webhook receiver that misbehaves on purpose, by path, and records everything.
 
 Each path is a script: what to answer on the first, second, ... request of a
-given webhook-id. Requests are recorded with their headers and bodies so tests
-can verify signatures and count attempts.
+given webhook-id. A test may also `play` a path of its own: a list of answers
+(`Answer`: a status with headers, a connection reset, or a hang past the
+client's timeout), one per request in order. Requests are recorded with their
+headers and bodies so tests can verify signatures and count attempts.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import struct
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,12 +25,15 @@ Behaviour = Callable[["_Handler", int], None]
 
 
 def _answer(handler: _Handler, status: int, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"status": status}).encode()
+    # A 204 or 304 has no body (RFC 9110): bytes sent after one would be read as the start
+    # of the next answer on the connection.
+    body = b"" if status in (204, 304) else json.dumps({"status": status}).encode()
     handler.send_response(status)
     for name, value in (headers or {}).items():
         handler.send_header(name, value)
-    handler.send_header("content-type", "application/json")
-    handler.send_header("content-length", str(len(body)))
+    if body:
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
 
@@ -54,12 +60,17 @@ def hangs_once(handler: _Handler, seen: int) -> None:
     _answer(handler, 200)
 
 
+def _reset(handler: _Handler) -> None:
+    """Close the connection with an RST, answering nothing."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()
+    handler.close_connection = True
+
+
 def resets_once(handler: _Handler, seen: int) -> None:
     """Connection reset (RST) the first time, then 200."""
     if seen == 1:
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.connection.close()
-        handler.close_connection = True
+        _reset(handler)
         return
     _answer(handler, 200)
 
@@ -110,6 +121,27 @@ def coin_flip(handler: _Handler, seen: int) -> None:
     _answer(handler, 500 if random.random() < 0.5 else 200)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One scripted answer: a status with headers, or a reset, or a hang of so many seconds
+    before answering the status (longer than the client waits: a timeout)."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False
+    hang_seconds: float = 0.0
+
+    def play(self, handler: _Handler) -> None:
+        """Answer one request as scripted."""
+        if self.reset:
+            _reset(handler)
+            return
+        if self.hang_seconds:
+            time.sleep(self.hang_seconds)
+            handler.close_connection = True
+        _answer(handler, self.status, self.headers)
+
+
 SCRIPTS: dict[str, Behaviour] = {
     "/ok": ok,
     "/flaky": flaky,
@@ -134,6 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length", "0"))
         body = self.rfile.read(length)
         seen = self.server.record(self.path, dict(self.headers.items()), body)
+        played = self.server.played(self.path)
+        if played is not None:
+            played.play(self)
+            return
         SCRIPTS.get(self.path, ok)(self, seen)
 
     do_PUT = do_POST
@@ -150,9 +186,18 @@ class _Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.seen: dict[tuple[str, str], int] = defaultdict(int)
+        self.plays: dict[str, list[Answer]] = {}
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up mid-answer are part of the script, not errors."""
+
+    def played(self, path: str) -> Answer | None:
+        """The next answer of a played path (200 once its answers run out); None if unplayed."""
+        with self.lock:
+            answers = self.plays.get(path)
+            if answers is None:
+                return None
+            return answers.pop(0) if answers else Answer()
 
     def record(self, path: str, headers: dict[str, str], body: bytes) -> int:
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -187,6 +232,12 @@ class ScriptedReceiver:
         """Everything received (on one path)."""
         with self._server.lock:
             return [r for r in self._server.requests if path is None or r["path"] == path]
+
+    def play(self, path: str, answers: Sequence[Answer]) -> str:
+        """Answer the requests to `path` with these answers, in order; return its URL."""
+        with self._server.lock:
+            self._server.plays[path] = list(answers)
+        return self.url + path
 
     def start(self) -> ScriptedReceiver:
         """Serve in a background thread."""

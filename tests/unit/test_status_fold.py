@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from formrelay.domain.events import (
     DELIVERY_ATTEMPTED,
+    DELIVERY_DEAD_LETTERED,
     DELIVERY_FAILED,
+    DELIVERY_REDELIVERY_REQUESTED,
     SUBMISSION_RECEIVED,
     NewEvent,
     RecordedEvent,
@@ -195,9 +199,126 @@ def test_a_late_failed_attempt_does_not_undo_a_delivery() -> None:
     assert view["destinations"]["crm"]["attempts"] == 2
 
 
-def test_folding_is_deterministic() -> None:
-    events = history(received(["crm"]), attempt("crm", 1, "succeeded", 200))
-    assert fold(events) == fold(list(events))
+def dead_lettered(destination: str, attempts: int) -> NewEvent:
+    return NewEvent(
+        type=DELIVERY_DEAD_LETTERED,
+        data={
+            "destination_id": destination,
+            "delivery_id": f"del-{destination}",
+            "attempts": attempts,
+            "last_error": "http_503",
+        },
+        correlation_id="c",
+    )
+
+
+def redelivery_requested(destination: str) -> NewEvent:
+    return NewEvent(
+        type=DELIVERY_REDELIVERY_REQUESTED,
+        data={
+            "destination_id": destination,
+            "delivery_id": f"del-{destination}",
+            "requested_by": "acme.0123456789abcdef",
+        },
+        correlation_id="c",
+    )
+
+
+@st.composite
+def delivery_story(draw: st.DrawFn, destination: str) -> list[NewEvent]:
+    """One delivery's events as the connector records them: rounds of attempts, each round
+    ended (delivered, failed, dead-lettered) before a redelivery starts the next; the last
+    round may still be running."""
+    events: list[NewEvent] = []
+    attempts = 0
+    rounds = draw(st.integers(min_value=1, max_value=3))
+    for round_ in range(rounds):
+        if round_:
+            events.append(redelivery_requested(destination))
+        for _ in range(draw(st.integers(min_value=0, max_value=3))):
+            attempts += 1
+            events.append(attempt(destination, attempts, "retryable_failure", 503))
+        endings = ["delivered", "failed", "dead_lettered"]
+        ending = draw(st.sampled_from([*endings, "running"] if round_ == rounds - 1 else endings))
+        if ending == "delivered":
+            attempts += 1
+            events.append(attempt(destination, attempts, "succeeded", 200))
+        elif ending == "failed":
+            attempts += 1
+            events.append(attempt(destination, attempts, "final_failure", 400))
+            events.append(gave_up(destination, attempts))
+        elif ending == "dead_lettered":
+            events.append(dead_lettered(destination, attempts))
+    return events
+
+
+@st.composite
+def interleaved(draw: st.DrawFn, stories: list[list[NewEvent]]) -> list[NewEvent]:
+    """The stories merged in some order, each story's own order kept (as in one stream)."""
+    queues = [list(story) for story in stories if story]
+    merged: list[NewEvent] = []
+    while queues:
+        pick = draw(st.integers(min_value=0, max_value=len(queues) - 1))
+        merged.append(queues[pick].pop(0))
+        queues = [q for q in queues if q]
+    return merged
+
+
+DESTINATIONS = ["crm", "slack", "sheet"]
+
+
+def _stories() -> st.SearchStrategy[list[list[NewEvent]]]:
+    return st.tuples(*(delivery_story(d) for d in DESTINATIONS)).map(list)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), stories=_stories())
+def test_the_view_is_the_same_however_destinations_interleave(
+    data: st.DataObject, stories: list[list[NewEvent]]
+) -> None:
+    # Given each delivery's own story, merged into the stream in two arbitrary orders
+    first = data.draw(interleaved(stories))
+    second = data.draw(interleaved(stories))
+
+    # Then every destination's view and the submission's status are the same
+    one, other = status(received(DESTINATIONS), *first), status(received(DESTINATIONS), *second)
+    assert one["destinations"] == other["destinations"]
+    assert one["status"] == other["status"]
+    assert one["version"] == other["version"] == 1 + sum(len(s) for s in stories)
+
+
+@st.composite
+def stream_batches(draw: st.DrawFn, length: int) -> list[tuple[int, int]]:
+    """What a stream consumer is handed, in order: (record's version, stream version when it
+    is handled). Every record comes at least once; records come again (a batch retried after
+    a partial failure, a duplicate), out of order, and are handled once the stream may
+    have grown past them."""
+    records = list(range(1, length + 1))
+    extra = draw(st.lists(st.sampled_from(records), max_size=2 * length))
+    handed = draw(st.permutations(records + extra))
+    return [(v, draw(st.integers(min_value=v, max_value=length))) for v in handed]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), stories=_stories())
+def test_the_stored_view_is_the_whole_streams_fold_for_any_batches(
+    data: st.DataObject, stories: list[list[NewEvent]]
+) -> None:
+    # Given a submission's stream
+    stream = history(received(DESTINATIONS), *data.draw(interleaved(stories)))
+    # And the stream's records handed to the projection redelivered, duplicated and reordered,
+    # each handled by folding the stream as read then and storing newer-version-wins
+    batches = data.draw(stream_batches(len(stream)))
+    # The record of the last version is handled with the whole stream at least once
+    batches.append((len(stream), len(stream)))
+    stored: dict[str, Any] | None = None
+    for _record, seen in batches:
+        view = fold(stream[:seen])
+        if stored is None or stored["version"] <= view["version"]:
+            stored = view
+
+    # Then what is stored is the fold of the whole stream
+    assert stored == fold(stream)
 
 
 def test_a_stream_must_start_with_submission_received() -> None:
