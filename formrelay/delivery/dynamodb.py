@@ -83,23 +83,15 @@ class DynamoDBDeliveryLeases(ViewsTableAdapter, DeliveryLeases):
     def _put_if_free(
         self, tenant_id: str, delivery_id: str, token: str, *, expires_at: int, now: int
     ) -> bool:
-        try:
-            self.dynamodb.put_item(
-                TableName=self.views_table,
-                Item={
-                    **self._key(tenant_id, delivery_id),
-                    "tenant_id": {"S": tenant_id},
-                    "token": {"S": token},
-                    "expires_at": {"N": str(expires_at)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(now)}},
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return self.put_unless_live(
+            {
+                **self._key(tenant_id, delivery_id),
+                "tenant_id": {"S": tenant_id},
+                "token": {"S": token},
+                "expires_at": {"N": str(expires_at)},
+            },
+            now=now,
+        )
 
     def _delete_if_holder(self, tenant_id: str, delivery_id: str, token: str) -> None:
         try:

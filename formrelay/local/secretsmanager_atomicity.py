@@ -12,12 +12,11 @@ emulator does not pay under the GIL anyway.
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
-from typing import Any
 
 from moto.secretsmanager.models import SecretsManagerBackend
+
+from formrelay.local.serialised import serialise
 
 _CALLS = (
     "create_secret",
@@ -33,19 +32,6 @@ _CALLS = (
 _lock = threading.RLock()
 
 
-def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def locked(*args: Any, **kwargs: Any) -> Any:
-        with _lock:
-            return method(*args, **kwargs)
-
-    locked.__formrelay_serialised__ = True  # type: ignore[attr-defined]
-    return locked
-
-
 def install() -> None:
     """Serialise moto's Secrets Manager calls in this process (idempotent)."""
-    for name in _CALLS:
-        method = getattr(SecretsManagerBackend, name)
-        if not getattr(method, "__formrelay_serialised__", False):
-            setattr(SecretsManagerBackend, name, _serialised(method))
+    serialise(SecretsManagerBackend, _CALLS, _lock)

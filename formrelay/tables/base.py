@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -17,6 +17,25 @@ class ViewsTableAdapter:
     def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
         self.views_table = views_table
         self._dynamodb = dynamodb
+
+    def put_unless_live(self, item: dict[str, Any], *, now: int) -> bool:
+        """Put item unless a live one holds its key (one whose expires_at is not yet past).
+
+        DynamoDB TTL deletes expired items days late (and moto never): an expired
+        item counts as free, so nothing relies on it being gone. False if held.
+        """
+        try:
+            self.dynamodb.put_item(
+                TableName=self.views_table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
 
     @property
     def dynamodb(self) -> DynamoDBClient:

@@ -11,18 +11,16 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from formrelay.auth.signing import body_sha256
 from formrelay.composition import services
 from formrelay.local.functions import load_handler
 from formrelay.local.template import load_template
 from formrelay.tables import keys as vk
+from tests.support.http_events import Context, http_event
 from tests.support.template_aws import template_aws
 
 TEMPLATE = load_template()
@@ -41,50 +39,10 @@ def http_routes() -> list[tuple[str, str, str]]:
     return routes
 
 
-@dataclass
-class Context:
-    """The parts of the Lambda context the handlers' logger reads."""
-
-    function_name: str = "test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-
-def http_event(method: str, path: str, tenant_id: str, body: str = "") -> dict[str, Any]:
-    """An API Gateway HTTP API (v2) event after the authorizer let the request through."""
+def route_event(method: str, path: str, tenant_id: str, body: str = "") -> dict[str, Any]:
+    """The event of a request to a template route, its path parameters filled in."""
     raw_path = re.sub(r"\{[^}]+\}", "x1", path)
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": raw_path,
-        "rawQueryString": "",
-        "headers": {
-            "content-type": "application/json",
-            "x-fr-content-sha256": body_sha256(body.encode()),  # the digest the signature bound
-        },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "authorizer": {
-                "lambda": {"tenant_id": tenant_id, "key_id": f"{tenant_id}.k1", "scopes": "admin"}
-            },
-            "domainName": "localhost",
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "test",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    return http_event(f"{method} {path}", raw_path, tenant_id=tenant_id, body=body.encode())
 
 
 @pytest.fixture
@@ -133,7 +91,7 @@ def test_every_route_refuses_a_tenant_over_its_limit(
 ) -> None:
     empty_bucket(tables, "acme")
     body = json.dumps({"email": "ada@example.com"}) if method in ("POST", "PUT") else ""
-    answer = load_handler(handler)(http_event(method, path, "acme", body), Context())
+    answer = load_handler(handler)(route_event(method, path, "acme", body), Context())
     assert answer["statusCode"] == 429, answer
     assert answer["headers"]["Content-Type"] == "application/problem+json"
     assert answer["headers"]["Retry-After"] == "1000"
@@ -147,7 +105,7 @@ def test_every_route_refuses_a_tenant_over_its_limit(
 def test_a_tenant_within_its_limit_reaches_the_route(tables: Any) -> None:
     empty_bucket(tables, "acme")
     query = load_handler("handlers.query.handler")
-    event = http_event("GET", "/v1/submissions/{submission_id}", "globex")
+    event = route_event("GET", "/v1/submissions/{submission_id}", "globex")
     answer = query(event, Context())
     assert answer["statusCode"] == 404  # the route ran: globex has no such submission
     bucket = tables.get_item(
