@@ -18,13 +18,8 @@ import pytest
 
 from formrelay.auth.signing import body_sha256
 from formrelay.local.functions import load_handler
-from tests.integration.test_rate_limit_middleware import (
-    Context,
-    empty_bucket,
-    http_event,
-    http_routes,
-    tables,
-)
+from tests.support.http_events import Context
+from tests.support.route_handlers import empty_bucket, http_routes, route_event, tables
 
 __all__ = ["tables"]  # the fixture, shared with the rate limit's suite
 
@@ -42,7 +37,7 @@ def every_item(dynamodb: Any) -> list[dict[str, Any]]:
 
 def swapped(method: str, path: str, *, sent: bytes, signed: bytes) -> dict[str, Any]:
     """The route's event carrying `sent` under the digest of `signed`."""
-    event = http_event(method, path, "acme", sent.decode())
+    event = route_event(method, path, "acme", sent.decode())
     event["headers"]["x-fr-content-sha256"] = body_sha256(signed)
     return event
 
@@ -98,7 +93,7 @@ def test_the_body_is_checked_before_the_rate_limit(tables: Any) -> None:
 def test_a_base64_body_is_bound_as_its_bytes(tables: Any) -> None:
     # API Gateway hands a non-text body base64-encoded: the digest is of the decoded bytes.
     raw = b"\xff\xfe not utf-8"
-    event = http_event("GET", "/v1/submissions/{submission_id}", "acme")
+    event = route_event("GET", "/v1/submissions/{submission_id}", "acme")
     event.update(body=base64.b64encode(raw).decode(), isBase64Encoded=True)
     event["headers"]["x-fr-content-sha256"] = body_sha256(raw)
 
