@@ -15,7 +15,7 @@ from formrelay.cli import forms as cli_forms
 from formrelay.cli import keys as cli_keys
 from formrelay.cli import redeliver as cli_redeliver
 from formrelay.cli.common import add_credentials, print_answer, resolve_credentials
-from formrelay.cli.operator import aws_refusal
+from formrelay.cli.operator import AWS_UNCONFIGURED, aws_refusal, aws_unconfigured
 from formrelay.client import CredentialsError, FormrelayClient, verify_history
 from formrelay.domain.errors import IntegrityError
 from formrelay.settings import ConfigurationError, parse_secret_cache_seconds
@@ -130,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClientError as exc:  # describing the --stack
         print(f"formrelay: {aws_refusal(exc)}", file=sys.stderr)
         return 1
+    except AWS_UNCONFIGURED as exc:
+        print(f"formrelay: {aws_unconfigured(exc)}", file=sys.stderr)
+        return 2
     except BotoCoreError as exc:
         print(f"formrelay: could not reach AWS: {exc}", file=sys.stderr)
         return 3

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.tenants import TenantDirectory
@@ -43,6 +43,8 @@ LOCAL_ACCESS_KEY = LOCAL_SECRET_KEY = "testing"
 LOCAL_REGION = "us-east-1"
 # Refused input: exit 2 like argparse; other refusals exit 1, AWS unreachable 3.
 _BAD_INPUT = (ConfigurationError, InvalidIdentifierError, InvalidScopesError, InvalidRateLimitError)
+# No region or no credentials: the shell is not set up for AWS (exit 2, not "unreachable").
+AWS_UNCONFIGURED = (NoRegionError, NoCredentialsError)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,8 @@ def run_on_target(
         return fail(name, str(exc), 1)
     except ClientError as exc:
         return fail(name, aws_refusal(exc), 1)
+    except AWS_UNCONFIGURED as exc:
+        return fail(name, aws_unconfigured(exc), 2)
     except BotoCoreError as exc:
         return fail(name, f"could not reach AWS: {exc}", 3)
 
@@ -183,6 +187,11 @@ def aws_refusal(exc: ClientError) -> str:
     """An AWS refusal in one line."""
     error = exc.response.get("Error", {})
     return f"AWS refused: {error.get('Code')}: {error.get('Message')}"
+
+
+def aws_unconfigured(exc: BotoCoreError) -> str:
+    """No region or credentials, and what to set."""
+    return f"{exc} (set AWS_DEFAULT_REGION and AWS credentials, e.g. AWS_PROFILE)"
 
 
 def fail(name: str, message: str, code: int) -> int:

@@ -83,7 +83,7 @@ def describe_stack(name: str, cloudformation: Any | None = None) -> StackOutputs
             raise
         region = client.meta.region_name
         raise UnknownStackError(
-            f"no stack {name} in {region} (check the name and AWS_REGION)"
+            f"no stack {name} in {region} (check the name and AWS_DEFAULT_REGION)"
         ) from exc
     stack = stacks[0]
     values = {o["OutputKey"]: str(o.get("OutputValue", "")) for o in stack.get("Outputs", [])}

@@ -273,3 +273,22 @@ def test_aws_unreachable_is_exit_3(
         code, out, err = run(capsys, *argv, "--stack", "staging")
         assert (code, out) == (3, ""), err
         assert "could not reach AWS" in err
+
+
+def test_a_shell_without_an_aws_region_is_told_what_to_set(
+    deployments: Deployments,
+    shell: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(shell / "no-config"))
+
+    for argv in (
+        ["tenants", "show", "--tenant", "acme"],
+        ["status", "sub-1", "--key-id", "k", "--secret", "s"],
+    ):
+        code, out, err = run(capsys, *argv, "--stack", "staging")
+        assert (code, out) == (2, ""), err
+        assert "AWS_DEFAULT_REGION" in err and len(err.strip().splitlines()) == 1
