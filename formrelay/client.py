@@ -36,11 +36,11 @@ class Credentials:
         endpoint: str | None = None,
         key_id: str | None = None,
         secret: str | None = None,
-        demo_file: Path = DEMO_FILE,
+        demo_file: Path | None = DEMO_FILE,
     ) -> Credentials:
-        """Flags first, then FORMRELAY_* variables, then the local demo file."""
+        """Flags first, then FORMRELAY_* variables, then the local demo file (None: none)."""
         demo: dict[str, Any] = {}
-        if demo_file.is_file():
+        if demo_file is not None and demo_file.is_file():
             demo = json.loads(demo_file.read_text(encoding="utf-8"))
         values = {
             "endpoint": endpoint or os.environ.get("FORMRELAY_ENDPOINT") or demo.get("endpoint"),
@@ -49,9 +49,10 @@ class Credentials:
         }
         missing = [name for name, value in values.items() if not value]
         if missing:
+            local = f", or run `formrelay dev --demo` ({demo_file})" if demo_file else ""
             raise CredentialsError(
-                "missing " + ", ".join(missing) + ": pass flags, set FORMRELAY_ENDPOINT/"
-                f"FORMRELAY_KEY_ID/FORMRELAY_SECRET, or run `formrelay dev --demo` ({demo_file})"
+                "missing " + ", ".join(missing) + ": pass flags or set FORMRELAY_ENDPOINT/"
+                f"FORMRELAY_KEY_ID/FORMRELAY_SECRET{local}"
             )
         return cls(
             str(values["endpoint"]).rstrip("/"), str(values["key_id"]), str(values["secret"])

@@ -1,13 +1,18 @@
-"""What the API commands share: the credential flags and how an answer is printed."""
+"""What the API commands share: the credential flags, where they lead, how an answer is printed."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
+from formrelay.cli import stack as cli_stack
+from formrelay.client import Credentials
 
 
 def add_credentials(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +20,25 @@ def add_credentials(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", help="API endpoint (or FORMRELAY_ENDPOINT)")
     parser.add_argument("--key-id", help="API key id (or FORMRELAY_KEY_ID)")
     parser.add_argument("--secret", help="API key secret (or FORMRELAY_SECRET)")
+    cli_stack.add_stack_flag(parser)
+
+
+def resolve_credentials(
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None = None,
+    read_stack: cli_stack.StackReader = cli_stack.describe_stack,
+) -> Credentials:
+    """The endpoint from --endpoint, else the named stack's ApiEndpoint output, else
+    FORMRELAY_ENDPOINT, else the local demo file; the key from flags, else FORMRELAY_*.
+
+    With a stack named (--stack or FORMRELAY_STACK) the demo file and FORMRELAY_ENDPOINT
+    are not read: the local stack's key would not open a deployed one.
+    """
+    named = cli_stack.stack_name(args.stack, os.environ if env is None else env)
+    if named is None:
+        return Credentials.resolve(args.endpoint, args.key_id, args.secret)
+    endpoint = args.endpoint or read_stack(named).require(cli_stack.API_ENDPOINT)
+    return Credentials.resolve(endpoint, args.key_id, args.secret, demo_file=None)
 
 
 def print_answer(response: httpx.Response) -> int:

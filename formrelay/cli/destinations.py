@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from formrelay.cli.common import add_credentials, print_answer
-from formrelay.client import Credentials, FormrelayClient
+from formrelay.cli.common import add_credentials, print_answer, resolve_credentials
+from formrelay.client import FormrelayClient
 
 COMMAND = "destinations"
 AUTH_TYPES = ("none", "api_key", "bearer", "basic")
@@ -59,7 +59,7 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one `destinations` command; 0 on success, 1 if the API refused, 2 on bad flags."""
-    client = FormrelayClient(Credentials.resolve(args.endpoint, args.key_id, args.secret))
+    client = FormrelayClient(resolve_credentials(args))
     if args.destinations_command == "get":
         return print_answer(client.get_destination(args.form, args.destination_id))
     if args.destinations_command == "delete":

@@ -1,12 +1,8 @@
 """`formrelay tenants ...` and `formrelay keys ...`: onboard tenants, manage and rotate keys.
 
-Operator commands: they talk to DynamoDB and Secrets Manager directly, not to
-the HTTP API, so they need AWS credentials, not an API key. They find their
-tables in this order: --views-table/--secret-prefix, else $VIEWS_TABLE and
-$TENANT_SECRET_PREFIX, else the local stack's state file (<state-dir>/demo.json,
-written by `formrelay dev --demo`), whose emulated AWS they then use unless
-$AWS_ENDPOINT_URL says otherwise. Secrets are printed to stdout, once; every
-message and error goes to stderr.
+Operator commands (see formrelay/cli/operator.py for where they find the Views
+table and the key secrets: flags, --stack, the environment or the local stack).
+Secrets are printed to stdout, once; every message and error goes to stderr.
 """
 
 from __future__ import annotations
@@ -16,104 +12,23 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from formrelay.auth.keys import KeyDirectory, ListedKey
+from formrelay.auth.keys import ListedKey
 from formrelay.auth.scopes import ALL_SCOPES
-from formrelay.auth.tenants import RateLimit, Tenant, TenantDirectory
-from formrelay.domain.errors import (
-    FormrelayError,
-    InvalidIdentifierError,
-    InvalidRateLimitError,
-    InvalidScopesError,
-    UnknownKeyError,
-    UnknownTenantError,
+from formrelay.auth.tenants import RateLimit, Tenant
+from formrelay.cli.operator import (
+    Directories,
+    Target,
+    add_target_flags,
+    resolve_target,
+    run_on_target,
 )
-from formrelay.settings import ConfigurationError
+from formrelay.domain.errors import UnknownKeyError, UnknownTenantError
+
+__all__ = ["COMMANDS", "Target", "add_commands", "resolve_target", "run"]
 
 COMMANDS = ("tenants", "keys")
-DEFAULT_SECRET_PREFIX = "formrelay/tenants/"
-DEFAULT_STATE_DIR = Path(".formrelay")
-# What the emulated AWS of `formrelay dev` accepts.
-LOCAL_ACCESS_KEY = LOCAL_SECRET_KEY = "testing"
-LOCAL_REGION = "us-east-1"
-# Refused input: exit 2 like argparse; other refusals exit 1, AWS unreachable 3.
-_BAD_INPUT = (ConfigurationError, InvalidIdentifierError, InvalidScopesError, InvalidRateLimitError)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the operator commands read and write."""
-
-    views_table: str
-    secret_prefix: str
-    endpoint_url: str | None  # None: boto3's own choice ($AWS_ENDPOINT_URL or AWS)
-    local: bool  # the local stack's state file named it: use its local credentials
-
-
-def resolve_target(
-    views_table: str | None,
-    secret_prefix: str | None,
-    state_dir: Path,
-    env: Mapping[str, str],
-) -> Target:
-    """Flags first, then the environment, then the local stack's state file."""
-    table = (views_table or env.get("VIEWS_TABLE", "")).strip()
-    prefix = (secret_prefix or env.get("TENANT_SECRET_PREFIX", "")).strip()
-    if table:
-        return Target(table, prefix or DEFAULT_SECRET_PREFIX, None, local=False)
-    state_file = state_dir / "demo.json"
-    try:
-        demo = json.loads(state_file.read_text(encoding="utf-8"))
-        table = str(demo["views_table"])
-    except FileNotFoundError as exc:
-        raise ConfigurationError(
-            "no Views table: pass --views-table, set VIEWS_TABLE, "
-            f"or run `formrelay dev --demo` (it writes {state_file})"
-        ) from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigurationError(
-            f"{state_file} does not name the Views table (restart `formrelay dev --demo`)"
-        ) from exc
-    prefix = prefix or str(demo.get("tenant_secret_prefix") or DEFAULT_SECRET_PREFIX)
-    endpoint = None if env.get("AWS_ENDPOINT_URL") else str(demo["aws_endpoint"])
-    return Target(table, prefix, endpoint, local=True)
-
-
-@dataclass(frozen=True)
-class Directories:
-    """The adapters the commands use, on the resolved target."""
-
-    tenants: TenantDirectory
-    keys: KeyDirectory
-
-    @classmethod
-    def on(cls, target: Target) -> Directories:
-        """Adapters with clients for the target."""
-        if target.local:
-            session = boto3.session.Session(
-                aws_access_key_id=LOCAL_ACCESS_KEY,
-                aws_secret_access_key=LOCAL_SECRET_KEY,
-                region_name=LOCAL_REGION,
-            )
-        else:
-            session = boto3.session.Session()
-        dynamodb = session.client("dynamodb", endpoint_url=target.endpoint_url)
-        secretsmanager = session.client("secretsmanager", endpoint_url=target.endpoint_url)
-        return cls(
-            TenantDirectory(target.views_table, dynamodb),
-            KeyDirectory(
-                target.views_table,
-                target.secret_prefix,
-                dynamodb=dynamodb,
-                secretsmanager=secretsmanager,
-            ),
-        )
 
 
 def add_commands(subparsers: Any) -> None:
@@ -156,7 +71,7 @@ def add_commands(subparsers: Any) -> None:
     )
 
     for parser in (create, show, limits, key_create, key_list, revoke, rotate):
-        _add_target_flags(parser)
+        add_target_flags(parser)
 
 
 def _add_limit_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -164,42 +79,10 @@ def _add_limit_flags(parser: argparse.ArgumentParser, *, required: bool) -> None
     parser.add_argument("--burst", type=int, required=required, help="bucket size (requests)")
 
 
-def _add_target_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--views-table", help="the Views table (or VIEWS_TABLE)")
-    parser.add_argument(
-        "--secret-prefix", help="key secrets' name prefix (or TENANT_SECRET_PREFIX)"
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=DEFAULT_STATE_DIR,
-        help="where `formrelay dev` wrote demo.json (used when no table is given)",
-    )
-
-
 def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
     """Run one command; 0 done, 1 refused, 2 bad input or configuration, 3 AWS unreachable."""
-    name = f"formrelay {args.command} {args.action}"
-    try:
-        target = resolve_target(
-            args.views_table, args.secret_prefix, args.state_dir, os.environ if env is None else env
-        )
-        return _ACTIONS[(args.command, args.action)](args, Directories.on(target))
-    except _BAD_INPUT as exc:
-        return _fail(name, str(exc), 2)
-    except FormrelayError as exc:
-        return _fail(name, str(exc), 1)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        return _fail(name, f"AWS refused: {error.get('Code')}: {error.get('Message')}", 1)
-    except BotoCoreError as exc:
-        return _fail(name, f"could not reach AWS: {exc}", 3)
-
-
-def _fail(name: str, message: str, code: int) -> int:
-    print(f"{name}: {message}", file=sys.stderr)
-    return code
+    action = _ACTIONS[(args.command, args.action)]
+    return run_on_target(args, action, os.environ if env is None else env)
 
 
 def _print(args: argparse.Namespace, document: dict[str, Any], lines: list[str]) -> None:

@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from botocore.exceptions import BotoCoreError, ClientError
 
 from formrelay.cli import destinations as cli_destinations
+from formrelay.cli import forms as cli_forms
 from formrelay.cli import keys as cli_keys
 from formrelay.cli import redeliver as cli_redeliver
-from formrelay.cli.common import add_credentials, print_answer
-from formrelay.client import Credentials, CredentialsError, FormrelayClient, verify_history
+from formrelay.cli.common import add_credentials, print_answer, resolve_credentials
+from formrelay.cli.operator import AWS_UNCONFIGURED, aws_refusal, aws_unconfigured
+from formrelay.client import CredentialsError, FormrelayClient, verify_history
 from formrelay.domain.errors import IntegrityError
 from formrelay.settings import ConfigurationError, parse_secret_cache_seconds
 
@@ -68,11 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli_redeliver.add_command(commands)
     cli_destinations.add_commands(commands)
     cli_keys.add_commands(commands)
+    cli_forms.add_commands(commands)
     return parser
 
 
 def _client(args: argparse.Namespace) -> FormrelayClient:
-    return FormrelayClient(Credentials.resolve(args.endpoint, args.key_id, args.secret))
+    return FormrelayClient(resolve_credentials(args))
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -116,23 +120,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                 secret_cache_seconds=args.secret_cache_seconds,
             )
             return 0
-        if args.command in cli_keys.COMMANDS:
-            return cli_keys.run(args)
-        if args.command == cli_destinations.COMMAND:
-            return cli_destinations.run(args)
-        if args.command == "redeliver":
-            return cli_redeliver.run(_client(args), args)
-        if args.command == "submit":
-            return _submit(args)
-        if args.command == "status":
-            return print_answer(_client(args).status(args.submission_id))
-        return _history(args)
-    except CredentialsError as exc:
+        return _command(args)
+    except (CredentialsError, ConfigurationError) as exc:  # ConfigurationError: the --stack
         print(f"formrelay: {exc}", file=sys.stderr)
         return 2
     except httpx.HTTPError as exc:
         print(f"formrelay: could not reach the API: {exc}", file=sys.stderr)
         return 3
+    except ClientError as exc:  # describing the --stack
+        print(f"formrelay: {aws_refusal(exc)}", file=sys.stderr)
+        return 1
+    except AWS_UNCONFIGURED as exc:
+        print(f"formrelay: {aws_unconfigured(exc)}", file=sys.stderr)
+        return 2
+    except BotoCoreError as exc:
+        print(f"formrelay: could not reach AWS: {exc}", file=sys.stderr)
+        return 3
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Every command but `dev`."""
+    if args.command in cli_keys.COMMANDS:
+        return cli_keys.run(args)
+    if args.command == cli_forms.COMMAND:
+        return cli_forms.run(args)
+    if args.command == cli_destinations.COMMAND:
+        return cli_destinations.run(args)
+    if args.command == "redeliver":
+        return cli_redeliver.run(_client(args), args)
+    if args.command == "submit":
+        return _submit(args)
+    if args.command == "status":
+        return print_answer(_client(args).status(args.submission_id))
+    return _history(args)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def template_aws(stack_name: str = "formrelay") -> Iterator[TemplateAws]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in LOCAL_CREDENTIALS.items():
             env.setenv(name, value)
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "VIEWS_TABLE", "TENANT_SECRET_PREFIX"):
+        unset = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "FORMRELAY_STACK")
+        for name in (*unset, "VIEWS_TABLE", "TENANT_SECRET_PREFIX"):
             env.delenv(name, raising=False)
         with mock_aws():
             resources = provision(load_template(DEFAULT_TEMPLATE), stack_name)

@@ -611,3 +611,74 @@ def test_the_tenant_role_is_assumed_with_a_tenant_session_tag(template: dict[str
     assert "TenantScopedDataRole" not in json.dumps(
         {lid: template["Resources"][lid] for lid in GRANTS}
     )  # no function assumes it today
+
+
+# What a deployed stack tells its operators and clients (`formrelay ... --stack NAME`,
+# `aws cloudformation describe-stacks`), and the resource each output names.
+STACK_OUTPUTS: dict[str, Any] = {
+    "ApiEndpoint": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+    "EventsTableName": {"Ref": "EventsTable"},
+    "ViewsTableName": {"Ref": "ViewsTable"},
+    "DeliveryQueueUrl": {"Ref": "DeliveryQueue"},
+    "DeliveryDeadLetterQueueUrl": {"Ref": "DeliveryDLQ"},
+    "DeliveryDeadLetterQueueArn": {"Fn::GetAtt": ["DeliveryDLQ", "Arn"]},
+    "DeliveryRetryStateMachineArn": {"Ref": "DeliveryRetryStateMachine"},
+    "ListingCursorKeyArn": {"Ref": "ListingCursorKey"},
+    "TenantScopedDataRoleArn": {"Fn::GetAtt": ["TenantScopedDataRole", "Arn"]},
+    "TenantSecretPrefix": "formrelay/tenants/",
+    "DestinationSecretPrefix": "formrelay/destinations/",
+}
+# Resources an operator or client reaches by name: each has an output.
+NAMED_BY_OUTPUTS = (
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::Serverless::StateMachine",
+    "AWS::Serverless::HttpApi",
+    "AWS::Events::EventBus",
+    "AWS::SecretsManager::Secret",
+)
+
+
+def test_the_stack_outputs_name_what_operators_and_clients_need(
+    template: dict[str, Any],
+) -> None:
+    outputs = {name: spec["Value"] for name, spec in template["Outputs"].items()}
+
+    assert outputs == STACK_OUTPUTS
+    for name, spec in template["Outputs"].items():
+        assert spec.get("Description"), name
+
+
+def test_every_table_queue_state_machine_api_bus_and_secret_has_an_output(
+    template: dict[str, Any],
+) -> None:
+    named = json.dumps(template["Outputs"])
+    for type_name in NAMED_BY_OUTPUTS:
+        for logical_id in resources_of_type(template, type_name):
+            assert f'"{logical_id}"' in named or "${" + logical_id + "}" in named, logical_id
+
+
+def test_the_secret_prefix_outputs_are_what_the_functions_use_and_are_granted(
+    template: dict[str, Any], functions: dict[str, FunctionSpec]
+) -> None:
+    keys = STACK_OUTPUTS["TenantSecretPrefix"]
+    credentials = STACK_OUTPUTS["DestinationSecretPrefix"]
+
+    assert functions["AuthorizerFunction"].environment["TENANT_SECRET_PREFIX"] == keys
+    assert _may_touch(_secret_patterns(template, "AuthorizerFunction"), f"{keys}acme")
+    for logical_id in ("AdminFunction", "ConnectorFunction", "RetryAttemptFunction"):
+        environment = functions[logical_id].environment
+        assert environment["DESTINATION_SECRET_PREFIX"] == credentials, logical_id
+        assert _may_touch(_secret_patterns(template, logical_id), f"{credentials}acme")
+
+
+def test_the_outputs_the_cli_reads_with_stack_name_the_api_the_views_table_and_key_secrets(
+    template: dict[str, Any],
+) -> None:
+    from formrelay.cli import stack as cli_stack
+
+    outputs = {name: spec["Value"] for name, spec in template["Outputs"].items()}
+
+    assert outputs[cli_stack.API_ENDPOINT]["Fn::Sub"].startswith("https://${HttpApi}.")
+    assert outputs[cli_stack.VIEWS_TABLE] == {"Ref": "ViewsTable"}
+    assert outputs[cli_stack.TENANT_SECRET_PREFIX] == "formrelay/tenants/"
