@@ -17,6 +17,8 @@ from formrelay.api.errors import ANSWERS, answer_for, problem_for
 from formrelay.api.http import install_error_handlers
 from formrelay.api.problems import Problem
 from formrelay.auth.authorize import AccessDeniedError
+from formrelay.cli.forms import FormSchemaError
+from formrelay.cli.stack import MissingStackOutputError, UnknownStackError
 from formrelay.delivery.errors import DeliveryInProgressError, DestinationInvalidError
 from formrelay.delivery.leases import DeliveryBusyError
 from formrelay.delivery.ssrf import DestinationRefusedError
@@ -29,7 +31,9 @@ from formrelay.views.cursor_key import CursorKeyUnavailableError
 from formrelay.views.errors import InvalidCursorError
 from tests.support.http_events import Context, http_event
 
-OPERATOR_TOOLING = "raised by operator tooling (formrelay tenants/keys), never on an HTTP route"
+OPERATOR_TOOLING = (
+    "raised by operator tooling (formrelay tenants/keys/forms, --stack), never on an HTTP route"
+)
 
 # Every FormrelayError that answers 500 on purpose, and why it is not the client's doing.
 DELIBERATELY_500: dict[type[FormrelayError], str] = {
@@ -57,6 +61,9 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     DestinationRefusedError: "the destination admin answers it as a violation at /url",
     ConfigurationError: "a function without its settings is our deployment's fault",
     CursorKeyUnavailableError: "a query function that cannot read its cursor key is misdeployed",
+    FormSchemaError: OPERATOR_TOOLING,
+    UnknownStackError: OPERATOR_TOOLING,
+    MissingStackOutputError: OPERATOR_TOOLING,
 }
 
 
