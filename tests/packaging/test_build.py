@@ -25,7 +25,7 @@ from tests.packaging.checks import (
     unresolved_imports,
     unzipped_bytes,
 )
-from tests.support.builds import make_build
+from tests.support.builds import build_once
 
 SOURCE_FUNCTIONS = set(
     resources_of_type(load_template(DEFAULT_TEMPLATE), "AWS::Serverless::Function")
@@ -35,13 +35,13 @@ SOURCE_FUNCTIONS = set(
 @pytest.fixture(scope="module")
 def lambda_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Given `make build` (for Lambda: python3.12, arm64)."""
-    return make_build("build", tmp_path_factory.mktemp("lambda-build"))
+    return build_once("build", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def host_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Given `make build-host` (the same layout for this machine's python)."""
-    return make_build("build-host", tmp_path_factory.mktemp("host-build"))
+    return build_once("build-host", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

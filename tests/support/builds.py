@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -33,4 +35,21 @@ def make_build(target: str, build_dir: Path) -> Path:
     assert done.returncode == 0, (
         f"make {target} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     )
+    return build_dir
+
+
+def build_once(target: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make <target>` once per test run: every test file (and xdist worker) shares it.
+
+    The build reads the source tree as it is when the run starts, so one per run
+    checks what the run tests; workers share the parent of their base temp dirs.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent
+    build_dir = root / f"make-{target}"
+    with (root / f"make-{target}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (build_dir / "template.yaml").is_file():
+            make_build(target, build_dir)
     return build_dir

@@ -611,3 +611,18 @@ def test_the_tenant_role_is_assumed_with_a_tenant_session_tag(template: dict[str
     assert "TenantScopedDataRole" not in json.dumps(
         {lid: template["Resources"][lid] for lid in GRANTS}
     )  # no function assumes it today
+
+
+def test_every_function_is_built_by_make_with_the_library_layer(template: dict[str, Any]) -> None:
+    # sam runs infra/Makefile's build-<LogicalId> for each; a function without it would
+    # be built by sam's python builder from the whole repository (tests/packaging checks
+    # what the build holds)
+    globals_fn = template["Globals"]["Function"]
+    assert globals_fn["Layers"] == [{"Ref": "FormrelayLayer"}]
+    layer = template["Resources"]["FormrelayLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Properties"]["CompatibleRuntimes"] == [globals_fn["Runtime"]]
+    assert layer["Properties"]["CompatibleArchitectures"] == globals_fn["Architectures"]
+    for logical_id, res in resources_of_type(template, "AWS::Serverless::Function").items():
+        assert res.get("Metadata", {}).get("BuildMethod") == "makefile", logical_id
+        assert "CodeUri" not in res["Properties"] and "Layers" not in res["Properties"], logical_id
