@@ -134,7 +134,7 @@ class WorkerProcess:
         readable, _, _ = select.select([self._answers], [], [], timeout)
         line = self._answers.readline() if readable else None
         if not line:
-            self.close()
+            self.close(kill=line is None)  # a worker still busy past its time is ended
             if line is None:
                 error = {"errorType": timeout_type, "errorMessage": f"no answer in {timeout:g} s"}
             else:
@@ -143,9 +143,11 @@ class WorkerProcess:
         message: dict[str, Any] = json.loads(line)
         return message
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         """End the worker: closing its requests pipe lets it exit; it is killed if it does not."""
         self.usable = False
+        if kill:
+            self._process.kill()
         for stream in (self._requests, self._answers):
             with contextlib.suppress(OSError):  # the worker already went: nothing to flush
                 stream.close()
