@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import running_stack
-from tests.support.builds import build_once
+from tests.support.builds import BUILD_TIMEOUT_SECONDS, build_once
+
+# A fresh clone's first build also makes .venv-sam (aws-sam-cli): a minute or two.
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_SECONDS)
 
 CONTACT = {"email": "ada@example.com", "name": "Ada", "message": "Hello from the build"}
 # What the functions a delivered submission passes through log when a container starts.

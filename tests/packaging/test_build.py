@@ -26,7 +26,10 @@ from tests.packaging.checks import (
     unresolved_imports,
     unzipped_bytes,
 )
-from tests.support.builds import build_once
+from tests.support.builds import BUILD_TIMEOUT_SECONDS, build_once
+
+# A fresh clone's first build also makes .venv-sam (aws-sam-cli): a minute or two.
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_SECONDS)
 
 SOURCE_FUNCTIONS = set(
     resources_of_type(load_template(DEFAULT_TEMPLATE), "AWS::Serverless::Function")

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The first build of a fresh clone makes .venv-sam too; later ones take seconds.
+BUILD_TIMEOUT_SECONDS = 900
 
 
 def make_build(target: str, build_dir: Path) -> Path:
@@ -30,7 +32,7 @@ def make_build(target: str, build_dir: Path) -> Path:
             env=env,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=BUILD_TIMEOUT_SECONDS,
         )
     assert done.returncode == 0, (
         f"make {target} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
