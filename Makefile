@@ -2,8 +2,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# aws-sam-cli (the [deploy] extra) has a venv of its own: it pins boto3, click and
+# pydantic below what the dev tools use, and weighs 340 MB that only a build needs.
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# Where `make build` leaves the functions and the layer for AWS (python3.12, arm64),
+# and where `make build-host` leaves the same layout for this machine's python.
+BUILD_DIR ?= .aws-sam/build
+HOST_BUILD_DIR ?= .aws-sam/host
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench clean build build-host deploy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,9 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(SAM_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --no-compile -e '.[deploy]'
+	touch $(SAM_STAMP)
+
 run: $(STAMP)
 	$(BIN)/formrelay dev --demo
 
+# tests/packaging runs `make build` and `make build-host`, which make .venv-sam on first
+# use: inside the test run, beside the other tests, rather than before them.
 test: $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
@@ -22,10 +38,21 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_delivery_load.py
 
 check: $(STAMP)
-	$(BIN)/ruff check formrelay handlers projections tests contract_tests bench
+	$(BIN)/ruff check formrelay handlers projections tests contract_tests bench infra
 	$(BIN)/mypy formrelay
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
 
+# sam runs infra/Makefile's targets in the source tree (samconfig.toml); no docker.
+build: $(SAM_STAMP)
+	PYTHON=$(abspath $(SAM_VENV)/bin/python) $(SAM) build --build-dir $(BUILD_DIR)
+
+# The same build for this machine's python (`formrelay dev --build-dir`, the packaging test).
+build-host: $(STAMP) $(SAM_STAMP)
+	PLATFORM=host PYTHON=$(abspath $(BIN)/python) $(SAM) build --build-dir $(HOST_BUILD_DIR)
+
+deploy: build
+	$(SAM) deploy --guided --template-file $(BUILD_DIR)/template.yaml
+
 clean:
-	rm -rf $(VENV) .formrelay
+	rm -rf $(VENV) $(SAM_VENV) .formrelay .aws-sam

@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how long functions cache key secrets (default: the template's, 30)",
     )
+    dev.add_argument(
+        "--build-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run the functions from this host build (`make build-host`: .aws-sam/host)",
+    )
 
     submit = commands.add_parser("submit", help="submit a form")
     submit.add_argument("--form", required=True, help="form id")
@@ -118,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time_scale=args.time_scale,
                 allow_destinations=args.allow_destination,
                 secret_cache_seconds=args.secret_cache_seconds,
+                build_dir=args.build_dir,
             )
             return 0
         return _command(args)

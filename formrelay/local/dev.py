@@ -6,8 +6,10 @@ import faulthandler
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 
 from formrelay.composition import Services
 from formrelay.local import asl_timing, dynamodb_atomicity, secretsmanager_atomicity
+from formrelay.local.builds import BUILT_TEMPLATE, read_build
 from formrelay.local.emulator import Emulator
 from formrelay.local.front import Front
 from formrelay.local.functions import (
@@ -31,8 +34,10 @@ from formrelay.local.functions import (
 from formrelay.local.intrinsics import ResourceMap
 from formrelay.local.lambda_invoke import serve_functions, stop_serving
 from formrelay.local.pollers import Poller, SqsPoller, StreamPoller
+from formrelay.local.processes import BuiltFunctionRuntime
 from formrelay.local.provision import provision
 from formrelay.local.routes import read_routes
+from formrelay.local.runtime_provided import link_runtime_modules
 from formrelay.local.sink import Sink
 from formrelay.local.state_machines import provision_state_machines
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
@@ -79,6 +84,7 @@ class LocalStack:
         allow_destinations: Sequence[str] = (),
         secret_cache_seconds: int | None = None,
         clock: Callable[[], float] = time.time,
+        build_dir: Path | None = None,
     ) -> None:
         """time_scale None: $FORMRELAY_TIME_SCALE if set, else the template's value.
 
@@ -89,7 +95,14 @@ class LocalStack:
         secret_cache_seconds: $SECRET_CACHE_SECONDS for the functions (None: the
         template's value); 0 turns the secret caches off, 1 lets tests watch a rotation.
         clock: what the functions' secret caches measure their age on.
+        build_dir: a host-platform `sam build` (`make build-host`): its built template
+        instead of `template`, and each function runs from the build's code and layers,
+        each container a process of its own (formrelay.local.processes), instead of
+        importing the handlers from the source tree. clock does not reach those.
         """
+        self.build_dir = build_dir
+        if build_dir is not None:
+            template = build_dir / BUILT_TEMPLATE
         self.template_path = template
         self.time_scale = None if time_scale is None else parse_time_scale(time_scale)
         self.secret_cache_seconds = (
@@ -111,6 +124,7 @@ class LocalStack:
         self._front: Front | None = None
         self._pollers: list[Poller] = []
         self._saved_env: dict[str, str | None] = {}
+        self._runtime_dir: Path | None = None
 
     def start(self) -> LocalStack:
         """Start moto, provision, give each function its environment, then serve and poll."""
@@ -136,10 +150,7 @@ class LocalStack:
         os.environ.update(shared)
         _warn_unshared_powertools(self.functions.values(), shared)
         asl_timing.install(scale)
-        self._runtimes = {
-            logical_id: FunctionRuntime(spec, clock=self.clock)
-            for logical_id, spec in self.functions.items()
-        }
+        self._runtimes = self._function_runtimes()
         serve_functions(self._runtimes.values())  # Lambda Invoke at the emulator, in-process
         routes = read_routes(template, self.resources, self.functions)
         self._front = Front(routes, self.host, self.port, runtimes=self._runtimes)
@@ -157,6 +168,22 @@ class LocalStack:
         for poller in self._pollers:
             poller.start()
         return self
+
+    def _function_runtimes(self) -> dict[str, FunctionRuntime]:
+        """Each function's runtime: in-process from the source tree, or from the build."""
+        if self.build_dir is None:
+            return {
+                logical_id: FunctionRuntime(spec, clock=self.clock)
+                for logical_id, spec in self.functions.items()
+            }
+        built = read_build(self.build_dir)
+        self._runtime_dir = link_runtime_modules(
+            Path(tempfile.mkdtemp(prefix="formrelay-runtime-")) / "runtime"
+        )
+        return {
+            logical_id: BuiltFunctionRuntime(spec, built[logical_id], self._runtime_dir)
+            for logical_id, spec in self.functions.items()
+        }
 
     def runtime(self, logical_id: str) -> FunctionRuntime:
         """The runtime (and so the containers) of one of the template's functions."""
@@ -209,6 +236,11 @@ class LocalStack:
         if self.aws_endpoint:  # nothing starts executions any more: end the running ones
             asl_timing.stop_executions("formrelay dev stopped")
         stop_serving()
+        for runtime in self._runtimes.values():
+            runtime.close()
+        if self._runtime_dir is not None:
+            shutil.rmtree(self._runtime_dir.parent, ignore_errors=True)
+            self._runtime_dir = None
         if self.aws_endpoint:
             _post(f"{self.aws_endpoint}/moto-api/reset", {})
             self.aws_endpoint = ""
@@ -336,6 +368,7 @@ def run(
     time_scale: float | None = None,
     allow_destinations: Sequence[str] = (),
     secret_cache_seconds: int | None = None,
+    build_dir: Path | None = None,
 ) -> None:
     """Run the local stack until SIGINT/SIGTERM, then stop everything cleanly.
 
@@ -343,6 +376,7 @@ def run(
     allow_destinations: HOST:PORT webhook destinations allowed although they resolve
     to private or loopback addresses; with demo, the sink's own is always added.
     secret_cache_seconds: how long functions cache secrets (None: the template's value).
+    build_dir: run the functions from this host-platform build (LocalStack's build_dir).
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -367,6 +401,7 @@ def run(
             time_scale=time_scale,
             allow_destinations=allowed,
             secret_cache_seconds=secret_cache_seconds,
+            build_dir=build_dir,
         ) as stack:
             demo_file = None
             if sink is not None:

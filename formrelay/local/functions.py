@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from formrelay.composition import Container, Services
 from formrelay.local.emulator import ACCOUNT_ID, REGION
@@ -172,12 +172,33 @@ def load_handler_copy(dotted: str, container: int) -> Handler | None:
     return handler
 
 
+class Slot(Protocol):
+    """One container of a function: runs one invocation at a time."""
+
+    usable: bool  # False once the container is gone: it serves no further invocation
+
+    def run(self, event: Any, context: LambdaContext) -> Any:
+        """Call the handler once in this container."""
+
+    def close(self) -> None:
+        """Let the container go."""
+
+
 @dataclass
-class _Slot:
-    """One container: its copy of the handler and its environment and services."""
+class _InProcessSlot:
+    """One container in this process: its copy of the handler and its environment and services."""
 
     handler: Handler
     container: Container
+    usable: bool = True
+
+    def run(self, event: Any, context: LambdaContext) -> Any:
+        """Call the handler with this container's environment and services."""
+        with self.container.serving():
+            return self.handler(event, context)
+
+    def close(self) -> None:
+        """Nothing to let go: the module copy lives as long as the process."""
 
 
 class FunctionRuntime:
@@ -191,6 +212,9 @@ class FunctionRuntime:
     environment (the function's, from the template) and its own services
     (`formrelay.composition.services()` inside it), so caches are per container
     as on AWS, and no function sees another's variables.
+
+    The pool of containers is here; how a container starts is `_start_container`
+    (formrelay.local.processes runs each in a process of its own instead).
     """
 
     def __init__(
@@ -203,7 +227,8 @@ class FunctionRuntime:
         self.spec = spec
         self.max_containers = max_containers
         self._clock = clock
-        self._idle: list[_Slot] = []
+        self._idle: list[Slot] = []
+        self._started: list[Slot] = []
         self._containers = 0
         self._made: list[Container] = []
         self._setups: list[Callable[[Services], None]] = []
@@ -215,11 +240,14 @@ class FunctionRuntime:
         try:
             context = LambdaContext(self.spec)
             logger.debug("invoking %s (%s)", self.spec.name, context.aws_request_id)
-            with slot.container.serving():
-                return slot.handler(event, context)
+            return slot.run(event, context)
         finally:
             with self._free:
-                self._idle.append(slot)
+                if slot.usable:
+                    self._idle.append(slot)
+                elif slot in self._started:  # its container is gone: another may start
+                    self._containers -= 1
+                    self._started.remove(slot)
                 self._free.notify()
 
     def containers(self) -> list[Container]:
@@ -235,7 +263,14 @@ class FunctionRuntime:
         for container in made:
             setup(container.services)
 
-    def _acquire(self) -> _Slot:
+    def close(self) -> None:
+        """Let every container go (the local stack is stopping)."""
+        with self._free:
+            started, self._started, self._idle = self._started, [], []
+        for slot in started:
+            slot.close()
+
+    def _acquire(self) -> Slot:
         """An idle container, a new one, or (at the limit) the next to become idle."""
         with self._free:
             while not self._idle and self._containers >= self.max_containers:
@@ -244,26 +279,35 @@ class FunctionRuntime:
                 return self._idle.pop()
             self._containers += 1
             number = self._containers
-        container = Container(self.spec.environment, clock=self._clock)
         try:
-            with container.serving():  # module-level code runs in the container too
-                if number == 1:
-                    handler: Handler | None = load_handler(self.spec.handler)
-                else:
-                    handler = load_handler_copy(self.spec.handler, number)
+            slot = self._start_container(number)
         except BaseException:
             with self._free:
                 self._containers -= 1
                 self._free.notify()
             raise
-        if handler is None:  # not copyable: one container serves every invocation in turn
+        if slot is None:  # not copyable: one container serves every invocation in turn
             with self._free:
                 self.max_containers = 1
                 self._containers -= 1
             return self._acquire()
         with self._free:
+            self._started.append(slot)
+        return slot
+
+    def _start_container(self, number: int) -> Slot | None:
+        """Container number `number` (1 first), or None if the handler cannot be copied."""
+        container = Container(self.spec.environment, clock=self._clock)
+        with container.serving():  # module-level code runs in the container too
+            if number == 1:
+                handler: Handler | None = load_handler(self.spec.handler)
+            else:
+                handler = load_handler_copy(self.spec.handler, number)
+        if handler is None:
+            return None
+        with self._free:
             self._made.append(container)
             setups = list(self._setups)
         for setup in setups:
             setup(container.services)
-        return _Slot(handler, container)
+        return _InProcessSlot(handler, container)

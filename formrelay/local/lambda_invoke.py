@@ -23,6 +23,7 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from formrelay.local.functions import FunctionRuntime
+from formrelay.local.processes import FunctionError
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ def lambda_error(exc: BaseException) -> dict[str, Any]:
     """Lambda's body for an unhandled error: errorType is what Retry/Catch match on.
 
     The stack trace starts at the handler, as Lambda's does: the local runtime's
-    own frames are left out.
+    own frames are left out. A container process describes its own errors.
     """
+    if isinstance(exc, FunctionError):
+        return exc.error
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)

@@ -1,6 +1,9 @@
 """The schema registry: JSON Schemas on disk, compiled once, cached per schema.
 
-Event schemas live in `schemas/events/<type>/<version>.json`. Validation runs
+Event schemas live in `schemas/events/<type>/<version>.json`, read at run time
+from the package's `formrelay/schemas`: in the source tree a link to the repository's
+`schemas/` (the one source), in an installed package (a wheel, the Lambda layer) a
+copy that the build made from it. Validation runs
 on validators compiled by fastjsonschema; only when a document fails does the
 slower jsonschema walk it again to list every error with its JSON pointer
 (fastjsonschema stops at the first).
@@ -22,7 +25,7 @@ import jsonschema
 from formrelay.domain.canonical import canonical_json
 from formrelay.domain.errors import EventSchemaError, UnknownEventTypeError
 
-_DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "schemas"
+_DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "schemas"
 
 
 def schemas_root() -> Path:

@@ -165,3 +165,13 @@ def test_unknown_event_types_and_versions_are_refused(event_type: str, version: 
 def test_schemas_dir_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FORMRELAY_SCHEMAS_DIR", str(tmp_path))
     assert schemas_root() == tmp_path
+
+
+def test_the_package_reads_the_repositorys_schemas() -> None:
+    # formrelay/schemas is the one copy an installed package (the Lambda layer) carries:
+    # in the source tree it is schemas/ itself, so an edited schema is the one read.
+    repository = Path(__file__).resolve().parents[2] / "schemas"
+    assert schemas_root().resolve() == repository
+    assert sorted(p.relative_to(schemas_root()) for p in schemas_root().rglob("*.json")) == sorted(
+        p.relative_to(repository) for p in repository.rglob("*.json")
+    )

@@ -682,3 +682,18 @@ def test_the_outputs_the_cli_reads_with_stack_name_the_api_the_views_table_and_k
     assert outputs[cli_stack.API_ENDPOINT]["Fn::Sub"].startswith("https://${HttpApi}.")
     assert outputs[cli_stack.VIEWS_TABLE] == {"Ref": "ViewsTable"}
     assert outputs[cli_stack.TENANT_SECRET_PREFIX] == "formrelay/tenants/"
+
+
+def test_every_function_is_built_by_make_with_the_library_layer(template: dict[str, Any]) -> None:
+    # sam runs infra/Makefile's build-<LogicalId> for each; a function without it would
+    # be built by sam's python builder from the whole repository (tests/packaging checks
+    # what the build holds)
+    globals_fn = template["Globals"]["Function"]
+    assert globals_fn["Layers"] == [{"Ref": "FormrelayLayer"}]
+    layer = template["Resources"]["FormrelayLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Properties"]["CompatibleRuntimes"] == [globals_fn["Runtime"]]
+    assert layer["Properties"]["CompatibleArchitectures"] == globals_fn["Architectures"]
+    for logical_id, res in resources_of_type(template, "AWS::Serverless::Function").items():
+        assert res.get("Metadata", {}).get("BuildMethod") == "makefile", logical_id
+        assert "CodeUri" not in res["Properties"] and "Layers" not in res["Properties"], logical_id
