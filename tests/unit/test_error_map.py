@@ -25,12 +25,16 @@ from formrelay.delivery.ssrf import DestinationRefusedError
 from formrelay.domain import errors as domain
 from formrelay.domain.errors import FormrelayError, Violation
 from formrelay.intake.errors import SubmissionInvalidError, SubmissionNotAnObjectError
+from formrelay.local.builds import BuildLayoutError
+from formrelay.local.processes import FunctionError
+from formrelay.local.runtime_provided import RuntimeModuleMissingError
 from formrelay.secrets.port import SecretDocumentBusyError, SecretDocumentError
 from formrelay.settings import ConfigurationError
 from formrelay.views.cursor_key import CursorKeyUnavailableError
 from formrelay.views.errors import InvalidCursorError
 from tests.support.http_events import Context, http_event
 
+LOCAL_RUNTIME = "the local runtime's own failure (formrelay dev --build-dir), never an API answer"
 OPERATOR_TOOLING = (
     "raised by operator tooling (formrelay tenants/keys/forms, --stack), never on an HTTP route"
 )
@@ -62,6 +66,9 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     ConfigurationError: "a function without its settings is our deployment's fault",
     CursorKeyUnavailableError: "a query function that cannot read its cursor key is misdeployed",
     FormSchemaError: OPERATOR_TOOLING,
+    BuildLayoutError: LOCAL_RUNTIME,
+    FunctionError: LOCAL_RUNTIME,
+    RuntimeModuleMissingError: LOCAL_RUNTIME,
     UnknownStackError: OPERATOR_TOOLING,
     MissingStackOutputError: OPERATOR_TOOLING,
 }
