@@ -12,8 +12,7 @@ both places. Tests build a `Services` of their own, or call
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property, lru_cache
@@ -65,7 +64,8 @@ class Services:
 
     An adapter whose resource the function's environment does not name (the
     authorizer's delivery queue) cannot be built: ConfigurationError says which
-    variable is missing. `clock` is what the secret caches measure their age on.
+    variable is missing. `clock` is the one clock its adapters read: deliveries'
+    attempt times, waits and leases, and the secret caches' age.
     """
 
     def __init__(
@@ -76,11 +76,11 @@ class Services:
         dynamodb: DynamoDBClient | None = None,
         sqs: SQSClient | None = None,
         secretsmanager: SecretsManagerClient | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self._settings, self._environment = settings, environment
         self._dynamodb, self._sqs, self._secretsmanager = dynamodb, sqs, secretsmanager
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
 
     @cached_property
     def settings(self) -> Settings:
@@ -106,11 +106,6 @@ class Services:
     def stepfunctions(self) -> SFNClient:
         """Step Functions client."""
         return boto3.client("stepfunctions", config=_CLIENT_CONFIG)
-
-    @cached_property
-    def delivery_clock(self) -> Clock:
-        """The clock deliveries read: attempt times, retry waits, lease expiry."""
-        return SystemClock()
 
     @cached_property
     def events(self) -> EventStore:
@@ -204,14 +199,14 @@ class Services:
             self.settings.destination_secret_prefix,
             secretsmanager=self.secretsmanager,
             cache_seconds=self.settings.secret_cache_seconds,
-            clock=self.clock,
+            clock=self.clock.unix,
         )
 
     @cached_property
     def leases(self) -> DeliveryLeases:
         """Delivery leases."""
         return DynamoDBDeliveryLeases(
-            self.settings.require("views_table"), self.dynamodb, clock=self.delivery_clock
+            self.settings.require("views_table"), self.dynamodb, clock=self.clock
         )
 
     @cached_property
@@ -234,7 +229,7 @@ class Services:
             http=self.http,
             allowed_destinations=self.settings.allowed_destinations,
             time_scale=self.settings.time_scale,
-            clock=self.delivery_clock,
+            clock=self.clock,
         )
 
 
@@ -245,9 +240,7 @@ class Container:
     import of the handler's module) inside `serving()`; on Lambda there is none.
     """
 
-    def __init__(
-        self, environment: Mapping[str, str], *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, environment: Mapping[str, str], *, clock: Clock | None = None) -> None:
         self.environment: Mapping[str, str] = MappingProxyType(dict(environment))
         self.services = Services(environment=self.environment, clock=clock)
 

@@ -11,15 +11,15 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from formrelay.composition import Services
+from formrelay.domain.clock import Clock
 from formrelay.local import asl_timing, dynamodb_atomicity, secretsmanager_atomicity
 from formrelay.local.builds import BUILT_TEMPLATE, read_build
 from formrelay.local.emulator import Emulator
@@ -83,7 +83,7 @@ class LocalStack:
         time_scale: float | None = None,
         allow_destinations: Sequence[str] = (),
         secret_cache_seconds: int | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         build_dir: Path | None = None,
     ) -> None:
         """time_scale None: $FORMRELAY_TIME_SCALE if set, else the template's value.
@@ -94,7 +94,7 @@ class LocalStack:
         (empty: the template's value).
         secret_cache_seconds: $SECRET_CACHE_SECONDS for the functions (None: the
         template's value); 0 turns the secret caches off, 1 lets tests watch a rotation.
-        clock: what the functions' secret caches measure their age on.
+        clock: the functions' clock (deliveries, leases, secret caches; default the system's).
         build_dir: a host-platform `sam build` (`make build-host`): its built template
         instead of `template`, and each function runs from the build's code and layers,
         each container a process of its own (formrelay.local.processes), instead of

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from formrelay.composition import Container, Services
+from formrelay.domain.clock import Clock
 from formrelay.local.emulator import ACCOUNT_ID, REGION
 from formrelay.local.intrinsics import ResourceMap, resolve
 from formrelay.local.provision import physical_name
@@ -222,7 +223,7 @@ class FunctionRuntime:
         spec: FunctionSpec,
         max_containers: int = 16,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.spec = spec
         self.max_containers = max_containers

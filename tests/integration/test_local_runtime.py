@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 
 from formrelay.bootstrap import CONTACT_FORM_SCHEMA, seed_tenant
 from formrelay.client import Credentials, FormrelayClient
+from formrelay.domain.clock import SystemClock
 from formrelay.local.dev import LocalStack
 from formrelay.local.sink import Sink
 from formrelay.settings import ConfigurationError
@@ -444,17 +446,17 @@ def test_each_function_sees_only_its_own_environment(
 # --- the real template: each function its own environment and services -------------
 
 
-class Clock:
-    """What the functions' secret caches measure their age on: moved by the test, not slept."""
+class Clock(SystemClock):
+    """The system's clock, moved ahead by the test: the functions' caches see it, not slept."""
 
     def __init__(self) -> None:
-        self.now = time.time()
+        self.offset = timedelta()
 
-    def __call__(self) -> float:
-        return self.now
+    def now(self) -> datetime:
+        return super().now() + self.offset
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        self.offset += timedelta(seconds=seconds)
 
 
 @dataclass
