@@ -38,6 +38,7 @@ from formrelay.intake.errors import (
     SubmissionInvalidError,
     SubmissionNotAnObjectError,
 )
+from formrelay.registry.errors import InvalidSchemaError
 from formrelay.registry.forms import FormBusyError
 from formrelay.views.errors import (
     InvalidCursorError,
@@ -79,8 +80,9 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     InvalidDestinationIdError: Answer(400, "invalid-destination-id", "Bad request"),
     DestinationInvalidError: Answer(422, "validation-failed", "Destination is invalid"),
     DestinationsBusyError: Answer(409, "concurrent-update", "Concurrent update"),
-    # Registering a form schema (no route yet: the registry's routes will answer it).
+    # Registering a form schema
     FormBusyError: Answer(409, "concurrent-update", "Concurrent update"),
+    InvalidSchemaError: Answer(422, "invalid-schema", "Not a JSON Schema (draft-07)"),
     # Redelivery
     InvalidRedeliveryOptionsError: _BAD_REQUEST,
     DeliveryInProgressError: Answer(409, "delivery-in-progress", "Delivery in progress"),
