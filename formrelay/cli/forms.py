@@ -16,6 +16,7 @@ from typing import Any
 
 from formrelay.cli.operator import Directories, add_target_flags, run_on_target
 from formrelay.domain.errors import FormrelayError, UnknownTenantError
+from formrelay.registry.registration import register
 
 COMMAND = "forms"
 
@@ -62,7 +63,7 @@ def _forms_put(args: argparse.Namespace, dirs: Directories) -> int:
             f"no tenant {args.tenant} (create it with `formrelay tenants create`)"
         )
     try:
-        version = dirs.forms.put_schema(args.tenant, args.form, schema)
+        version = register(dirs.forms, args.tenant, args.form, schema).version
     except FormrelayError:
         raise
     except ValueError as exc:  # the schema compiler's refusal (fastjsonschema)

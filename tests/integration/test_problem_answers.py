@@ -18,6 +18,7 @@ import pytest
 from formrelay.composition import services
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, StreamId
 from formrelay.local.functions import load_handler
+from formrelay.registry.registration import register
 from tests.support.http_events import Context, http_event
 from tests.support.template_aws import template_aws
 
@@ -69,7 +70,7 @@ def stack() -> Iterator[None]:
         services.cache_clear()
         built = services()
         built.tenants.create(TENANT, TENANT)
-        built.forms.put_schema(TENANT, "contact", CONTACT_SCHEMA)
+        register(built.forms, TENANT, "contact", CONTACT_SCHEMA)
         saved = send(
             "PUT /v1/forms/{form_id}/destinations/{destination_id}",
             "/v1/forms/contact/destinations/primary",
