@@ -168,7 +168,7 @@ def test_a_body_failing_the_schema_is_422_with_pointers_and_writes_nothing(
     assert refusal.pointers == ["/name"]
     with refused(422, "validation-failed") as refusal:
         intake.submit({"name": "Ada"}, idempotency_key="k2")
-    assert refusal.pointers == [""]
+    assert refusal.pointers == ["/email"]  # the missing field itself
     assert intake.recorded("acme", "k1") == intake.recorded("acme", "k2") == []
 
 
