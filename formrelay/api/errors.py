@@ -48,6 +48,7 @@ from formrelay.registry.errors import (
     InvalidSchemaError,
     UnknownCompatibilityError,
 )
+from formrelay.registry.form_admin import FormPutInvalidError
 from formrelay.registry.forms import FormBusyError
 from formrelay.views.errors import (
     InvalidCursorError,
@@ -68,6 +69,7 @@ class Answer:
 _BAD_REQUEST = Answer(400, "bad-request", "Bad request")
 _MALFORMED_JSON = Answer(400, "malformed-json", "Bad request")
 _NOT_FOUND = Answer(404, "not-found", "Not found")
+_FORM_INVALID = Answer(422, "validation-failed", "Form registration is invalid")
 
 ANSWERS: Mapping[type[FormrelayError], Answer] = {
     # Any request
@@ -93,7 +95,8 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     FormBusyError: Answer(409, "concurrent-update", "Concurrent update"),
     InvalidFormIdError: Answer(400, "invalid-form-id", "Bad request"),
     InvalidSchemaError: Answer(422, "invalid-schema", "Not a JSON Schema (draft-07)"),
-    UnknownCompatibilityError: Answer(422, "validation-failed", "Form registration is invalid"),
+    FormPutInvalidError: _FORM_INVALID,
+    UnknownCompatibilityError: _FORM_INVALID,
     IncompatibleSchemaError: Answer(409, "incompatible-schema", "Incompatible schema"),
     CompatibilityUndecidedError: Answer(
         409, "compatibility-undecided", "Compatibility cannot be decided"
