@@ -85,6 +85,14 @@ class CompiledSchema:
         self.schema = schema
         self._validate = _compiled(canonical_json(schema).decode("utf-8"))
 
+    def accepts(self, document: Any) -> bool:
+        """Whether document passes the schema (the fast path, no error list)."""
+        try:
+            self._validate(document)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
+
     def violations(self, document: Any) -> list[SchemaViolation]:
         """Every way document fails the schema; empty when it passes."""
         try:
