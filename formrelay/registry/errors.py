@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from formrelay.domain.errors import FormrelayError, InvalidDocumentError, Violation
-from formrelay.registry.compatibility import Incompatibility, Undecided, Verdict
+
+if TYPE_CHECKING:  # the checker raises InvalidSchemaError: import its types for typing only
+    from formrelay.registry.compatibility import Incompatibility, Undecided, Verdict
 
 
 class InvalidSchemaError(FormrelayError):

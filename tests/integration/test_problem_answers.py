@@ -30,6 +30,15 @@ CONTACT_SCHEMA = {
     "required": ["email", "name"],
     "properties": {"email": {"type": "string"}, "name": {"type": "string", "minLength": 1}},
 }
+# The contact form with a new required field and a longer minimum name: two reasons.
+PHONE_REQUIRED = {
+    **CONTACT_SCHEMA,
+    "required": ["email", "name", "phone"],
+    "properties": {
+        "email": {"type": "string"},
+        "name": {"type": "string", "minLength": 2},
+    },
+}
 
 
 HANDLERS = {
@@ -612,6 +621,54 @@ CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
             "unsupported-media-type",
             "Unsupported media type",
             "the body must be sent as application/json (charset utf-8, if given)",
+        ),
+    ),
+    (
+        "form schema incompatible with the current version",
+        PUT_FORM,
+        FORM,
+        {"body": json.dumps({"schema": PHONE_REQUIRED}).encode()},
+        problem(
+            409,
+            "incompatible-schema",
+            "Incompatible schema",
+            "the schema is not BACKWARD compatible with form contact: 2 incompatibilities",
+            errors=[
+                {
+                    "pointer": "/required",
+                    "reason": "property 'phone' is required now: objects without 'phone' "
+                    "accepted before are refused now",
+                    "witness": {"email": "", "name": "a"},
+                },
+                {
+                    "pointer": "/properties/name/minLength",
+                    "reason": "minLength raised from 1 to 2: shorter strings accepted before "
+                    "are refused now",
+                    "witness": {"email": "", "name": "a"},
+                },
+            ],
+        ),
+    ),
+    (
+        "form schema whose compatibility cannot be decided",
+        PUT_FORM,
+        FORM,
+        {"body": json.dumps({"schema": {**CONTACT_SCHEMA, "not": {"required": ["x"]}}}).encode()},
+        problem(
+            409,
+            "compatibility-undecided",
+            "Compatibility cannot be decided",
+            "whether the schema is BACKWARD compatible with form contact cannot be decided "
+            '(1 construct), so it is not registered; with "compatibility": "NONE" it '
+            "registers unchecked",
+            errors=[
+                {
+                    "pointer": "/not",
+                    "reason": "not: the checker cannot show the other version's values avoid "
+                    "the negated schema; values the negated schema matches accepted before are "
+                    "refused now",
+                }
+            ],
         ),
     ),
     ("no such form (GET form)", GET_FORM, "/v1/forms/nope", {}, not_found("no such form")),
