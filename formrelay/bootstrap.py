@@ -1,5 +1,9 @@
 """Seeding a tenant by hand: tenant, key, a form with its schema, one destination.
 
+The form is registered by the same use case as PUT /v1/forms/{form_id}
+(formrelay.registry.registration), with its checks: seeding needs no HTTP front up,
+yet no form gets a version another way.
+
 Used by `formrelay dev --demo` and by tests; works against AWS or the local
 stack alike (it uses whatever AWS_ENDPOINT_URL says), with an operator's
 services: they name every table and secret prefix, which no one function has.
@@ -14,6 +18,7 @@ from formrelay.auth import scopes
 from formrelay.auth.tenants import Tenant
 from formrelay.composition import Services
 from formrelay.domain.destinations import Destination
+from formrelay.registry.registration import register
 
 CONTACT_FORM_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
@@ -69,7 +74,7 @@ def seed_tenant(
     """A tenant with one key, one form and one destination, ready to take submissions."""
     create_tenant(services, tenant_id)
     key, secret = services.keys.create(tenant_id, key_scopes)
-    services.forms.put_schema(tenant_id, form_id, schema)
+    register(services.forms, tenant_id, form_id, schema)
     services.destinations.put(
         Destination(
             tenant_id=tenant_id,
