@@ -98,13 +98,21 @@ def format_problems(schema: dict[str, Any]) -> list[SchemaProblem]:
     ]
 
 
+def submission_body(example: Any) -> bytes:
+    """The body an example is sent as (UTF-8 JSON); ValueError if it cannot be JSON."""
+    try:
+        return json.dumps(example, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("a lone surrogate") from exc
+
+
 def ingest_refusal(example: Any) -> str | None:
     """Why the ingest would not take this document as a submission's JSON, or None."""
     if not isinstance(example, dict):
         return "not an object"
     try:
-        body = json.dumps(example, allow_nan=False, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
+        body = submission_body(example)
+    except ValueError:
         return "not encodable as JSON"
     if len(body) > MAX_SUBMISSION_BYTES:
         return "over the size limit"

@@ -23,7 +23,12 @@ import httpx
 import jsonschema
 
 from formrelay.cli.common import add_credentials, resolve_credentials
-from formrelay.cli.contract_examples import ContractToolsMissingError, Generated, generate
+from formrelay.cli.contract_examples import (
+    ContractToolsMissingError,
+    Generated,
+    generate,
+    submission_body,
+)
 from formrelay.cli.forms import FormSchemaError, read_schema
 from formrelay.client import FormrelayClient
 from formrelay.delivery.outcomes import parse_retry_after
@@ -215,7 +220,8 @@ def _send(
 ) -> httpx.Response:
     """Submit once; after a 429, wait as long as Retry-After says and submit again."""
     for _ in range(MAX_RATE_LIMITED_TRIES):
-        response = client.submit(form_id, example)
+        # The very bytes the generator checked against the ingest's limits.
+        response = client.submit(form_id, submission_body(example))
         if response.status_code != 429:
             return response
         seconds = parse_retry_after(response.headers.get("retry-after")) or 1
@@ -253,6 +259,11 @@ def _progress(total: int) -> Iterator[Progress]:
         yield update
 
 
+def _printable(text: str) -> str:
+    """Text safe for a terminal: control characters (from examples) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _shown(example: dict[str, Any]) -> str:
     text = json.dumps(example, ensure_ascii=True)
     if len(text) <= SHOWN_EXAMPLE_CHARS:
@@ -265,16 +276,19 @@ def print_report(report: Report, out: TextIO) -> None:
     print(f"contract test of form {report.form_id} ({report.source}, seed {report.seed})", file=out)
     for rejection in report.rejections:
         title = rejection.as_dict()["title"] or ""
-        print(f"REJECTED example {rejection.index}: {rejection.status} {title}", file=out)
+        print(
+            _printable(f"REJECTED example {rejection.index}: {rejection.status} {title}"), file=out
+        )
         errors = rejection.problem.get("errors") or []
         for error in errors:
-            print(f"  {error.get('pointer') or '(document)'}: {error.get('message')}", file=out)
+            where = error.get("pointer") or "(document)"
+            print(_printable(f"  {where}: {error.get('message')}"), file=out)
         if not errors and rejection.problem.get("detail"):
-            print(f"  {rejection.problem['detail']}", file=out)
+            print(_printable(f"  {rejection.problem['detail']}"), file=out)
         print(f"  example: {_shown(rejection.example)}", file=out)
     for problem in report.generated.problems:
         where = f" at {problem.pointer}" if problem.pointer else ""
-        print(f"SCHEMA PROBLEM ({problem.kind}){where}: {problem.detail}", file=out)
+        print(_printable(f"SCHEMA PROBLEM ({problem.kind}){where}: {problem.detail}"), file=out)
     print(
         f"examples sent: {len(report.generated.examples)}, accepted: {report.accepted}, "
         f"rejected: {len(report.rejections)}; schema problems: {len(report.generated.problems)}",
