@@ -14,6 +14,7 @@ from formrelay.auth import scopes
 from formrelay.auth.tenants import Tenant
 from formrelay.composition import Services
 from formrelay.domain.destinations import Destination
+from formrelay.registry.registration import register
 
 CONTACT_FORM_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
@@ -69,7 +70,7 @@ def seed_tenant(
     """A tenant with one key, one form and one destination, ready to take submissions."""
     create_tenant(services, tenant_id)
     key, secret = services.keys.create(tenant_id, key_scopes)
-    services.forms.put_schema(tenant_id, form_id, schema)
+    register(services.forms, tenant_id, form_id, schema)
     services.destinations.put(
         Destination(
             tenant_id=tenant_id,

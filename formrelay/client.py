@@ -111,6 +111,27 @@ class FormrelayClient:
         """GET a submission's events."""
         return self.request("GET", f"/v1/submissions/{submission_id}/events")
 
+    def put_form(
+        self, form_id: str, schema: dict[str, Any], compatibility: str | None = None
+    ) -> httpx.Response:
+        """PUT a form's schema: its first version, its next (checked), or the current again."""
+        body: dict[str, Any] = {"schema": schema}
+        if compatibility is not None:
+            body["compatibility"] = compatibility
+        return self.request("PUT", f"/v1/forms/{form_id}", body=json.dumps(body).encode("utf-8"))
+
+    def get_form(self, form_id: str) -> httpx.Response:
+        """GET a form at its current version, with its schema and compatibility mode."""
+        return self.request("GET", f"/v1/forms/{form_id}")
+
+    def get_form_version(self, form_id: str, version: int) -> httpx.Response:
+        """GET one schema version of a form."""
+        return self.request("GET", f"/v1/forms/{form_id}/versions/{version}")
+
+    def list_forms(self) -> httpx.Response:
+        """GET the tenant's forms."""
+        return self.request("GET", "/v1/forms")
+
     def put_destination(
         self, form_id: str, destination_id: str, body: dict[str, Any]
     ) -> httpx.Response:

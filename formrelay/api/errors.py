@@ -2,7 +2,9 @@
 
 Use cases raise domain errors and know nothing of HTTP; this table says what
 each one answers. The problem's `detail` is the error's own message, and an
-error that names violations adds them as `errors: [{pointer, message}]`. A
+error that names what is wrong adds it as `errors`: violations of a document as
+`[{pointer, message}]`, a schema's incompatibilities as `[{pointer, reason,
+witness?}]`, what the checker could not decide as `[{pointer, reason}]`. A
 subclass answers as its nearest listed ancestor. A FormrelayError that is not
 listed is not the client's doing: it answers a bare 500 like any other bug
 (tests/unit/test_error_map.py holds every error class to one or the other).
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from formrelay.api.problems import Problem
 from formrelay.delivery.errors import (
@@ -38,7 +41,14 @@ from formrelay.intake.errors import (
     SubmissionInvalidError,
     SubmissionNotAnObjectError,
 )
-from formrelay.registry.errors import InvalidSchemaError
+from formrelay.registry.errors import (
+    CompatibilityUndecidedError,
+    IncompatibleSchemaError,
+    InvalidFormIdError,
+    InvalidSchemaError,
+    UnknownCompatibilityError,
+)
+from formrelay.registry.form_admin import FormPutInvalidError
 from formrelay.registry.forms import FormBusyError
 from formrelay.views.errors import (
     InvalidCursorError,
@@ -59,6 +69,7 @@ class Answer:
 _BAD_REQUEST = Answer(400, "bad-request", "Bad request")
 _MALFORMED_JSON = Answer(400, "malformed-json", "Bad request")
 _NOT_FOUND = Answer(404, "not-found", "Not found")
+_FORM_INVALID = Answer(422, "validation-failed", "Form registration is invalid")
 
 ANSWERS: Mapping[type[FormrelayError], Answer] = {
     # Any request
@@ -82,7 +93,14 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     DestinationsBusyError: Answer(409, "concurrent-update", "Concurrent update"),
     # Registering a form schema
     FormBusyError: Answer(409, "concurrent-update", "Concurrent update"),
+    InvalidFormIdError: Answer(400, "invalid-form-id", "Bad request"),
     InvalidSchemaError: Answer(422, "invalid-schema", "Not a JSON Schema (draft-07)"),
+    FormPutInvalidError: _FORM_INVALID,
+    UnknownCompatibilityError: _FORM_INVALID,
+    IncompatibleSchemaError: Answer(409, "incompatible-schema", "Incompatible schema"),
+    CompatibilityUndecidedError: Answer(
+        409, "compatibility-undecided", "Compatibility cannot be decided"
+    ),
     # Redelivery
     InvalidRedeliveryOptionsError: _BAD_REQUEST,
     DeliveryInProgressError: Answer(409, "delivery-in-progress", "Delivery in progress"),
@@ -108,11 +126,15 @@ def problem_for(error: FormrelayError) -> Problem | None:
     answer = answer_for(type(error))
     if answer is None:
         return None
-    violations = error.violations if isinstance(error, InvalidDocumentError) else ()
-    return Problem(
-        answer.status,
-        answer.slug,
-        answer.title,
-        str(error),
-        errors=[{"pointer": v.pointer, "message": v.message} for v in violations],
-    )
+    return Problem(answer.status, answer.slug, answer.title, str(error), errors=items_of(error))
+
+
+def items_of(error: FormrelayError) -> list[dict[str, Any]]:
+    """What an error names as wrong, one item each, as the problem's `errors` lists them."""
+    if isinstance(error, InvalidDocumentError):
+        return [{"pointer": v.pointer, "message": v.message} for v in error.violations]
+    if isinstance(error, IncompatibleSchemaError):
+        return [incompatibility.as_dict() for incompatibility in error.incompatibilities]
+    if isinstance(error, CompatibilityUndecidedError):
+        return [undecided.as_dict() for undecided in error.undecided]
+    return []

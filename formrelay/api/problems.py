@@ -24,7 +24,7 @@ class Problem(FormrelayError):
     slug: str
     title: str
     detail: str
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

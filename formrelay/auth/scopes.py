@@ -17,6 +17,10 @@ ROUTE_SCOPES: dict[str, str] = {
     "PUT /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
     "GET /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
     "DELETE /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
+    "GET /v1/forms": ADMIN,
+    "PUT /v1/forms/{form_id}": ADMIN,
+    "GET /v1/forms/{form_id}": ADMIN,
+    "GET /v1/forms/{form_id}/versions/{version}": ADMIN,
 }
 
 

@@ -1,4 +1,4 @@
-"""Where the operator commands (`tenants`, `keys`, `forms`) read and write, and how they fail.
+"""Where the operator commands (`tenants`, `keys`) read and write, and how they fail.
 
 They talk to DynamoDB and Secrets Manager directly, not to the HTTP API, so they
 need AWS credentials, not an API key. They find the Views table and the key
@@ -32,8 +32,6 @@ from formrelay.domain.errors import (
     InvalidRateLimitError,
     InvalidScopesError,
 )
-from formrelay.registry.dynamodb import DynamoDBFormCatalog
-from formrelay.registry.forms import FormCatalog
 from formrelay.settings import ConfigurationError
 
 DEFAULT_SECRET_PREFIX = "formrelay/tenants/"
@@ -111,7 +109,6 @@ class Directories:
 
     tenants: TenantDirectory
     keys: KeyDirectory
-    forms: FormCatalog
 
     @classmethod
     def on(cls, target: Target) -> Directories:
@@ -134,7 +131,6 @@ class Directories:
                 dynamodb=dynamodb,
                 secretsmanager=secretsmanager,
             ),
-            DynamoDBFormCatalog(target.views_table, dynamodb),
         )
 
 

@@ -50,8 +50,8 @@ def _bounded_float(text: str) -> float:
     return value
 
 
-def _check_shape(value: Any) -> None:
-    """Depth at most MAX_DEPTH, keys at most MAX_KEYS, strings valid UTF-8 (no lone surrogates)."""
+def _check_shape(value: Any, max_keys: int) -> None:
+    """Depth at most MAX_DEPTH, keys at most max_keys, strings valid UTF-8 (no lone surrogates)."""
     keys = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -60,8 +60,8 @@ def _check_shape(value: Any) -> None:
             raise MalformedJsonError(f"nesting deeper than {MAX_DEPTH}")
         if isinstance(node, dict):
             keys += len(node)
-            if keys > MAX_KEYS:
-                raise MalformedJsonError(f"more than {MAX_KEYS} keys")
+            if keys > max_keys:
+                raise MalformedJsonError(f"more than {max_keys} keys")
             for key, child in node.items():
                 _check_text(key)
                 stack.append((child, depth + 1))
@@ -78,8 +78,12 @@ def _check_text(text: str) -> None:
         raise MalformedJsonError("string holds a lone surrogate") from exc
 
 
-def parse_body(raw: bytes) -> Any:
-    """The JSON value of a raw body, or MalformedJsonError saying what is wrong."""
+def parse_body(raw: bytes, *, max_keys: int = MAX_KEYS) -> Any:
+    """The JSON value of a raw body, or MalformedJsonError saying what is wrong.
+
+    max_keys bounds the keys of all objects together (a form's schema may need more
+    than a submission: its size limit bounds it too).
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -99,7 +103,7 @@ def parse_body(raw: bytes) -> Any:
         raise MalformedJsonError(f"body is not JSON: {exc.msg} at line {exc.lineno}") from exc
     except RecursionError as exc:
         raise MalformedJsonError("nesting too deep") from exc
-    _check_shape(value)
+    _check_shape(value, max_keys)
     return value
 
 

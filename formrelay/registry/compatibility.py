@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from formrelay.registry.findings import BudgetExceeded
+from formrelay.registry.inclusion import Budget, Comparison, Prover
+from formrelay.registry.refs import Document, root_of
+from formrelay.registry.validators import Judge, ensure_valid
+from formrelay.registry.witnesses import MISSING, witness
+
+DEFAULT_BUDGET_SECONDS = 2.0
+
 
 class Mode(StrEnum):
     """A form's or an event type's compatibility mode."""
@@ -104,15 +112,89 @@ class Verdict:
 
 
 def check(
-    previous: Sequence[Mapping[str, Any]], new: Mapping[str, Any], mode: Mode | str
+    previous: Sequence[Mapping[str, Any]],
+    new: Mapping[str, Any],
+    mode: Mode | str,
+    *,
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS,
 ) -> Verdict:
     """The verdict on `new` as the next version after `previous` (oldest first) under mode.
 
     Non-transitive modes compare with the latest previous version only; with no
     previous version every schema is compatible. Raises InvalidSchemaError when a
-    schema is not a valid draft-07 schema.
+    schema is not a valid draft-07 schema. The whole check stops after budget_seconds;
+    what it could not finish is undecided.
     """
-    raise NotImplementedError("the checker lands with issue 10")
+    mode = Mode(mode)
+    ensure_valid(new, "new")
+    for index, schema in enumerate(previous, start=1):
+        ensure_valid(schema, f"previous (version {index})")
+    if mode is Mode.NONE or not previous:
+        return Verdict(mode)
+    numbered = list(enumerate(previous, start=1))
+    if not mode.value.endswith("_TRANSITIVE"):
+        numbered = numbered[-1:]
+    judge = Judge()
+    budget = Budget(seconds=budget_seconds)
+    budget.start()
+    new_document = Document(new, "new")
+    incompatibilities: list[Incompatibility] = []
+    undecided: list[Undecided] = []
+    for index, old in numbered:
+        against = index if len(previous) > 1 else None
+        old_document = Document(old, "previous")
+        for direction in _DIRECTIONS[mode]:
+            found, open_ = _compare(old_document, new_document, direction, against, judge, budget)
+            incompatibilities += found
+            undecided += open_
+    return Verdict(mode, _distinct(incompatibilities), tuple(dict.fromkeys(undecided)))
+
+
+def _distinct(incompatibilities: list[Incompatibility]) -> tuple[Incompatibility, ...]:
+    """Each (pointer, reason, direction, version) once: the first witness found for it."""
+    seen: dict[tuple[str, str, str, int | None], Incompatibility] = {}
+    for item in incompatibilities:
+        seen.setdefault((item.pointer, item.reason, item.direction, item.against_version), item)
+    return tuple(seen.values())
+
+
+_DIRECTIONS = {
+    Mode.BACKWARD: ("backward",),
+    Mode.BACKWARD_TRANSITIVE: ("backward",),
+    Mode.FORWARD: ("forward",),
+    Mode.FORWARD_TRANSITIVE: ("forward",),
+    Mode.FULL: ("backward", "forward"),
+    Mode.FULL_TRANSITIVE: ("backward", "forward"),
+}
+
+
+def _compare(
+    old: Document,
+    new: Document,
+    direction: str,
+    against: int | None,
+    judge: Judge,
+    budget: Budget,
+) -> tuple[list[Incompatibility], list[Undecided]]:
+    """Incompatibilities and undecided places of one direction against one earlier version."""
+    wider, narrower = (new, old) if direction == "backward" else (old, new)
+    prover = Prover(Comparison(wider, narrower, direction == "backward", judge, budget))
+    found: list[Incompatibility] = []
+    open_: list[Undecided] = []
+    try:
+        findings = prover.includes(root_of(wider), [root_of(narrower)], ())
+        for finding in findings:
+            instance = witness(finding, narrower, wider, judge, prover.instances)
+            if instance is MISSING:
+                suffix = " (no instance showing it was found)" if finding.decided else ""
+                open_.append(Undecided(finding.pointer, finding.reason + suffix))
+            else:
+                found.append(
+                    Incompatibility(finding.pointer, finding.reason, direction, instance, against)
+                )
+    except BudgetExceeded as exc:
+        open_.append(Undecided("", f"{direction} check not finished: {exc}"))
+    return found, open_
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any], mode: Mode | str) -> Verdict:

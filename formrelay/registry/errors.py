@@ -2,8 +2,63 @@
 
 from __future__ import annotations
 
-from formrelay.domain.errors import FormrelayError
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from formrelay.domain.errors import FormrelayError, InvalidDocumentError, Violation
+
+if TYPE_CHECKING:  # the checker raises InvalidSchemaError: import its types for typing only
+    from formrelay.registry.compatibility import Incompatibility, Undecided, Verdict
 
 
 class InvalidSchemaError(FormrelayError):
     """A document is not a valid JSON Schema (draft-07)."""
+
+
+class InvalidFormIdError(FormrelayError):
+    """A form to be registered has an id outside its pattern."""
+
+
+class UnknownCompatibilityError(InvalidDocumentError):
+    """A compatibility mode is not one of the modes there are."""
+
+    def __init__(self, given: object, modes: Sequence[str]) -> None:
+        message = f"{given!r} is not one of {', '.join(modes)}"
+        super().__init__(
+            f"unknown compatibility mode {given!r}", [Violation("/compatibility", message)]
+        )
+
+
+class IncompatibleSchemaError(FormrelayError):
+    """A new schema version is not compatible with the form's history under its mode."""
+
+    def __init__(self, form_id: str, verdict: Verdict) -> None:
+        found = len(verdict.incompatibilities)
+        super().__init__(
+            f"the schema is not {verdict.mode.value} compatible with form {form_id}: "
+            f"{found} incompatibilit{'y' if found == 1 else 'ies'}"
+        )
+        self.verdict = verdict
+
+    @property
+    def incompatibilities(self) -> tuple[Incompatibility, ...]:
+        """Every incompatibility the checker found."""
+        return self.verdict.incompatibilities
+
+
+class CompatibilityUndecidedError(FormrelayError):
+    """The checker could not decide whether a new schema version is compatible: refused."""
+
+    def __init__(self, form_id: str, verdict: Verdict) -> None:
+        found = len(verdict.undecided)
+        super().__init__(
+            f"whether the schema is {verdict.mode.value} compatible with form {form_id} "
+            f"cannot be decided ({found} construct{'' if found == 1 else 's'}), so it is "
+            'not registered; with "compatibility": "NONE" it registers unchecked'
+        )
+        self.verdict = verdict
+
+    @property
+    def undecided(self) -> tuple[Undecided, ...]:
+        """What the checker could not decide."""
+        return self.verdict.undecided

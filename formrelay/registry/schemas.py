@@ -46,6 +46,33 @@ def _pointer(path: Any) -> str:
     return "".join("/" + p for p in parts)
 
 
+def _where(error: jsonschema.ValidationError) -> list[Any]:
+    """Where an error is: a missing property's own place, not the object that lacks it.
+
+    jsonschema reports `required` and `dependencies` at the object; a client fixing a
+    form wants the field. One error is made per missing property, named in its message.
+    """
+    path = list(error.absolute_path)
+    instance, expected = error.instance, error.validator_value
+    if not isinstance(instance, dict):
+        return path
+    if error.validator == "required" and isinstance(expected, list):
+        for name in expected:
+            if name not in instance and error.message == f"{name!r} is a required property":
+                return [*path, name]
+    if error.validator == "dependencies" and isinstance(expected, dict):
+        for present, needed in expected.items():
+            if present not in instance or not isinstance(needed, list):
+                continue
+            for name in needed:
+                if (
+                    name not in instance
+                    and error.message == f"{name!r} is a dependency of {present!r}"
+                ):
+                    return [*path, name]
+    return path
+
+
 @lru_cache(maxsize=512)
 def _compiled(schema_text: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(json.loads(schema_text))
@@ -57,6 +84,14 @@ class CompiledSchema:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
         self._validate = _compiled(canonical_json(schema).decode("utf-8"))
+
+    def accepts(self, document: Any) -> bool:
+        """Whether document passes the schema (the fast path, no error list)."""
+        try:
+            self._validate(document)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
 
     def violations(self, document: Any) -> list[SchemaViolation]:
         """Every way document fails the schema; empty when it passes."""
@@ -72,10 +107,12 @@ class CompiledSchema:
         validator = jsonschema.Draft7Validator(
             self.schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
         )
-        found = [
-            SchemaViolation(_pointer(error.absolute_path), error.message)
-            for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path))
-        ]
+        # Ordered by where each is; errors at one place keep the schema's order.
+        located = sorted(
+            ((_where(error), error.message) for error in validator.iter_errors(document)),
+            key=lambda pair: pair[0],
+        )
+        found = [SchemaViolation(_pointer(path), message) for path, message in located]
         if found:
             return found
         # The two validators disagree (formats differ slightly): trust the strict one.

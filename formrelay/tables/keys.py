@@ -21,6 +21,15 @@ def form_sk(form_id: str) -> str:
     return f"FORM#{form_id}"
 
 
+def form_entry_sk(form_id: str) -> str:
+    """A form's entry in the tenant's list of forms: a small copy of its head, so listing
+    the forms reads no schemas (FORMS# sorts apart from every FORM# key)."""
+    return f"{FORM_ENTRY_PREFIX}{form_id}"
+
+
+FORM_ENTRY_PREFIX = "FORMS#"
+
+
 def form_schema_sk(form_id: str, version: int) -> str:
     """One version of a form's schema."""
     return f"FORM#{form_id}#SCHEMA#{version:06d}"

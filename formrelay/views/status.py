@@ -55,6 +55,8 @@ def fold(events: Sequence[RecordedEvent]) -> dict[str, Any]:
     return {
         "submission_id": first.stream.submission_id,
         "form_id": first.data["form_id"],
+        # The schema version the payload was validated against when it was received.
+        "form_version": first.data["form_schema_version"],
         "status": _overall(destinations),
         "received_at": first.occurred_at,
         "updated_at": events[-1].occurred_at,

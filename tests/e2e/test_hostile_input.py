@@ -45,6 +45,7 @@ from formrelay.auth.signing import (
 from formrelay.client import FormrelayClient
 from formrelay.local.routes import path_pattern
 from formrelay.local.template import load_template
+from formrelay.registry.registration import register
 from tests.e2e.conftest import REPO, RunningStack, running_stack
 
 GOOD = json.dumps({"email": "ada@example.com", "name": "Ada"}).encode()
@@ -688,7 +689,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         # Only the "throttled" tenant is meant to meet its limit: however fast this machine
         # sends, the attacked tenant stays under its own (set before any request is cached).
         services.tenants.set_limits("demo", 10_000, 10_000)
-        services.forms.put_schema(
+        register(
+            services.forms,
             "demo",
             "quiet",
             {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}},

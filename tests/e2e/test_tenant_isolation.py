@@ -14,6 +14,7 @@ import pytest
 
 from formrelay.auth.scopes import ROUTE_SCOPES
 from formrelay.client import FormrelayClient
+from formrelay.registry.registration import register
 from tests.e2e.conftest import RunningStack
 
 FORM = "isolated"  # a form only the first tenant has
@@ -35,8 +36,11 @@ class Tenants:
 @pytest.fixture(scope="module")
 def tenants(stack: RunningStack) -> Tenants:
     services = stack.services()
-    services.forms.put_schema(
-        "demo", FORM, {"type": "object", "properties": {"email": {"type": "string"}}}
+    register(
+        services.forms,
+        "demo",
+        FORM,
+        {"type": "object", "properties": {"email": {"type": "string"}}},
     )
     owner = stack.client()
     saved = owner.put_destination(
@@ -223,7 +227,7 @@ def test_a_tenants_cursor_turns_no_page_of_another_tenant(tenants: Tenants) -> N
     paged = "paged"
     forms = tenants.stack.services().forms
     for tenant_id, client in (("demo", tenants.owner), (tenants.intruder_tenant, tenants.intruder)):
-        forms.put_schema(tenant_id, paged, {"type": "object"})
+        register(forms, tenant_id, paged, {"type": "object"})
         for _ in range(2):
             assert client.submit(paged, {"email": "owner@example.com"}).status_code == 202
     query = {"status": "delivered", "form_id": paged}

@@ -1,43 +1,122 @@
-"""`formrelay forms put` on moto: a schema file becomes the form's current version.
+"""`formrelay forms put|get|list` through the signed API of a local stack.
 
-Given the template's Views table in moto and a deployed-looking stack naming it,
-each test registers schemas through the command line and reads them back through
-the form catalog the ingest function uses.
+Given a local stack of the real authorizer and forms handler (the Views table as
+infra/template.yaml declares it) and two tenants with admin keys, each test runs the
+command line as a tenant's developer would, with the key's flags.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import boto3
 import pytest
 
+from formrelay.cli.forms import refusal
 from formrelay.cli.main import main
-from formrelay.registry.dynamodb import DynamoDBFormCatalog
-from tests.support.stacks import create_stack, template_outputs
-from tests.support.template_aws import TemplateAws, template_aws
+from formrelay.composition import Services
+from formrelay.local.dev import LocalStack
 
-CONTACT = {
+CONTACT: dict[str, Any] = {
     "type": "object",
     "required": ["email"],
     "properties": {"email": {"type": "string"}},
 }
+STRICTER: dict[str, Any] = {**CONTACT, "required": ["email", "name"]}
+
+TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 30
+    Environment:
+      Variables:
+        VIEWS_TABLE: !Ref ViewsTable
+        TENANT_SECRET_PREFIX: formrelay/tenants/
+        POWERTOOLS_SERVICE_NAME: formrelay
+        POWERTOOLS_LOG_LEVEL: WARNING
+Resources:
+  ViewsTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: pk, AttributeType: S}
+        - {AttributeName: sk, AttributeType: S}
+      KeySchema:
+        - {AttributeName: pk, KeyType: HASH}
+        - {AttributeName: sk, KeyType: RANGE}
+  HttpApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: RequestSigner
+        Authorizers:
+          RequestSigner:
+            FunctionArn: !GetAtt AuthorizerFunction.Arn
+            AuthorizerPayloadFormatVersion: "2.0"
+            EnableSimpleResponses: true
+            Identity:
+              Headers:
+                - X-Fr-Key-Id
+                - X-Fr-Timestamp
+                - X-Fr-Nonce
+                - X-Fr-Content-Sha256
+                - X-Fr-Signature
+              ReauthorizeEvery: 0
+  AuthorizerFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: handlers.authorizer.handler
+  FormsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: handlers.forms.handler
+      Events:
+        ListForms:
+          Type: HttpApi
+          Properties: {ApiId: !Ref HttpApi, Method: GET, Path: /v1/forms}
+        PutForm:
+          Type: HttpApi
+          Properties: {ApiId: !Ref HttpApi, Method: PUT, Path: "/v1/forms/{form_id}"}
+        GetForm:
+          Type: HttpApi
+          Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/forms/{form_id}"}
+        GetFormVersion:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: GET
+            Path: "/v1/forms/{form_id}/versions/{version}"
+"""
+
+
+class Registry:
+    """The running stack and the flags that sign as each tenant's keys."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.services: Services = stack.operator_services()
+        self.acme = self._key("acme", {"admin"})
+        self.globex = self._key("globex", {"admin"})
+        self.acme_reader = self._key("acme", {"submit", "read"})
+
+    def _key(self, tenant_id: str, scopes: set[str]) -> list[str]:
+        self.services.tenants.create(tenant_id, tenant_id)
+        key, secret = self.services.keys.create(tenant_id, frozenset(scopes))
+        return ["--endpoint", self.stack.endpoint, "--key-id", key.key_id, "--secret", secret]
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[TemplateAws]:
-    with template_aws() as provisioned:
-        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-        create_stack(cloudformation, "formrelay", template_outputs(provisioned.resources))
-        yield provisioned
-
-
-@pytest.fixture
-def catalog(aws: TemplateAws) -> DynamoDBFormCatalog:
-    return DynamoDBFormCatalog(aws.views_table, aws.dynamodb)
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    template = tmp_path_factory.mktemp("infra") / "template.yaml"
+    template.write_text(textwrap.dedent(TEMPLATE))
+    with LocalStack(template, stack_name="frforms") as stack:
+        yield Registry(stack)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -47,56 +126,82 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def new_tenant(capsys: pytest.CaptureFixture[str]) -> str:
-    tenant = f"t-{secrets.token_hex(4)}"
-    assert run(capsys, "tenants", "create", tenant, "--stack", "formrelay")[0] == 0
-    return tenant
-
-
 def schema_file(tmp_path: Path, schema: object, name: str = "schema.json") -> str:
     path = tmp_path / name
     path.write_text(json.dumps(schema))
     return str(path)
 
 
-def test_each_put_is_the_forms_next_current_version(
-    catalog: DynamoDBFormCatalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_put_registers_versions_and_get_and_list_read_them(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tenant = new_tenant(capsys)
-    put = ["forms", "put", "--tenant", tenant, "--form", "contact", "--stack", "formrelay"]
-    stricter = {**CONTACT, "required": ["email", "name"]}
+    key = registry.acme
+    v1, v2 = schema_file(tmp_path, CONTACT), schema_file(tmp_path, STRICTER, "v2.json")
 
-    code, out, err = run(capsys, *put, "--schema", schema_file(tmp_path, CONTACT), "--json")
-    assert code == 0, err
-    assert json.loads(out) == {"tenant_id": tenant, "form_id": "contact", "schema_version": 1}
-    first = catalog.load(tenant, "contact")
-    assert first is not None and first.schema.violations({"email": "a@example.com"}) == []
+    # A new form, then the same schema again (nothing written), then a stricter one
+    # under NONE (which allows it unchecked)
+    code, out, err = run(capsys, "forms", "put", "signup", "--schema", v1, *key)
+    assert (code, out.strip()) == (0, "form signup: created, version 1 is current (BACKWARD)"), err
+    code, out, _ = run(capsys, "forms", "put", "signup", "--schema", v1, "--json", *key)
+    assert (code, json.loads(out)) == (
+        0,
+        {"form_id": "signup", "version": 1, "compatibility": "BACKWARD"},
+    )
+    code, out, _ = run(
+        capsys, "forms", "put", "signup", "--schema", v2, "--compatibility", "NONE", *key
+    )
+    assert (code, out.strip()) == (0, "form signup: version 2 is current (NONE)")
 
-    code, out, _ = run(capsys, *put, "--schema", schema_file(tmp_path, stricter, "v2.json"))
+    # get: the current version readably, one version as the API's JSON
+    code, out, _ = run(capsys, "forms", "get", "signup", *key)
+    first_line, schema_text = out.split("\n", 1)
+    assert code == 0 and first_line == "form signup: version 2 of 2 is current (NONE)"
+    assert json.loads(schema_text) == STRICTER
+    code, out, _ = run(capsys, "forms", "get", "signup", "--version", "1", "--json", *key)
+    assert (code, json.loads(out)) == (0, {"form_id": "signup", "version": 1, "schema": CONTACT})
 
-    assert code == 0 and "schema version 2 is current" in out
-    second = catalog.load(tenant, "contact")
-    assert second is not None and second.schema_version == 2
-    assert [v.pointer for v in second.schema.violations({"email": "a@example.com"})] == [""]
+    # list: the tenant's forms in a table, or as JSON
+    run(capsys, "forms", "put", "a-much-longer-form-id", "--schema", v1, *key)
+    code, out, _ = run(capsys, "forms", "list", *key)
+    assert code == 0
+    assert out.splitlines() == [
+        "FORM                   VERSION  COMPATIBILITY",
+        "a-much-longer-form-id        1  BACKWARD",
+        "signup                       2  NONE",
+    ]
+    code, out, _ = run(capsys, "forms", "list", "--json", *key)
+    assert [form["form_id"] for form in json.loads(out)["forms"]] == [
+        "a-much-longer-form-id",
+        "signup",
+    ]
 
 
-def test_a_tenants_form_is_its_own(
-    catalog: DynamoDBFormCatalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_tenants_forms_are_its_own(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    acme, globex = new_tenant(capsys), new_tenant(capsys)
-    other = {"type": "object", "required": ["topic"]}
-    put = ["forms", "put", "--form", "contact", "--stack", "formrelay"]
-
-    assert run(capsys, *put, "--tenant", acme, "--schema", schema_file(tmp_path, CONTACT))[0] == 0
-    assert catalog.load(globex, "contact") is None
-    assert (
-        run(capsys, *put, "--tenant", globex, "--schema", schema_file(tmp_path, other, "o"))[0] == 0
+    run(
+        capsys,
+        "forms",
+        "put",
+        "private",
+        "--schema",
+        schema_file(tmp_path, CONTACT),
+        *registry.acme,
     )
 
-    acme_form, globex_form = catalog.load(acme, "contact"), catalog.load(globex, "contact")
-    assert acme_form is not None and globex_form is not None
-    assert (acme_form.schema_version, globex_form.schema_version) == (1, 1)
-    assert acme_form.schema.schema == CONTACT and globex_form.schema.schema == other
+    for argv in (["get", "private"], ["get", "private", "--version", "1"]):
+        code, out, err = run(capsys, "forms", *argv, *registry.globex)
+        assert (code, out) == (1, ""), err
+        assert err.strip() == "refused (404): no such form"
+    code, out, _ = run(capsys, "forms", "list", "--json", *registry.globex)
+    assert "private" not in out
+
+    # globex's form of the same id is its own: version 1 of its schema
+    other = schema_file(tmp_path, {"type": "object"}, "other.json")
+    code, out, _ = run(capsys, "forms", "put", "private", "--schema", other, *registry.globex)
+    assert (code, out.strip()) == (0, "form private: created, version 1 is current (BACKWARD)")
+    code, out, _ = run(capsys, "forms", "get", "private", "--json", *registry.acme)
+    assert json.loads(out)["schema"] == CONTACT
 
 
 @pytest.mark.parametrize(
@@ -104,12 +209,13 @@ def test_a_tenants_form_is_its_own(
     [
         ("{not json", "contact", 2, "is not JSON"),
         ("[1, 2]", "contact", 2, "holds no JSON object"),
-        ('{"type": 12}', "contact", 2, "is not a JSON Schema"),
-        (json.dumps(CONTACT), "Not A Form", 2, "form id"),
+        ('{"type": 12}', "contact", 1, "refused (422): not a draft-07 JSON Schema at /type"),
+        ('{"type": "string"}', "contact", 1, "refused (422): a form's schema must describe"),
+        (json.dumps(CONTACT), "Not-A-Form", 1, "refused (400): form id does not match"),
     ],
 )
 def test_a_bad_schema_or_form_id_is_refused_and_writes_nothing(
-    catalog: DynamoDBFormCatalog,
+    registry: Registry,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     schema_text: str,
@@ -117,37 +223,70 @@ def test_a_bad_schema_or_form_id_is_refused_and_writes_nothing(
     code: int,
     message: str,
 ) -> None:
-    tenant = new_tenant(capsys)
     path = tmp_path / "schema.json"
     path.write_text(schema_text)
 
-    answer, out, err = run(
-        capsys,
-        "forms",
-        "put",
-        "--tenant",
-        tenant,
-        "--form",
-        form,
-        "--schema",
-        str(path),
-        "--stack",
-        "formrelay",
-    )
+    answer, out, err = run(capsys, "forms", "put", form, "--schema", str(path), *registry.globex)
 
     assert (answer, out) == (code, "")
-    assert message in err and len(err.strip().splitlines()) == 1
-    assert catalog.load(tenant, "contact") is None
+    assert message in err, err
+    assert registry.services.forms.load("globex", "contact") is None
 
 
-def test_an_unknown_tenant_or_a_missing_file_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_missing_file_is_bad_input_and_a_key_without_admin_is_refused(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    put = ["forms", "put", "--form", "contact", "--stack", "formrelay"]
-
     code, _, err = run(
-        capsys, *put, "--tenant", "nobody-here", "--schema", schema_file(tmp_path, CONTACT)
+        capsys, "forms", "put", "c", "--schema", str(tmp_path / "none"), *registry.acme
     )
-    assert code == 1 and "no tenant nobody-here" in err
-    code, _, err = run(capsys, *put, "--tenant", "nobody-here", "--schema", str(tmp_path / "none"))
     assert code == 2 and "cannot read" in err
+
+    code, _, err = run(capsys, "forms", "list", *registry.acme_reader)
+    assert code == 1 and '"Forbidden"' in err
+
+
+def test_an_incompatible_schema_prints_every_reason_and_exits_1(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a form under BACKWARD
+    key = registry.acme
+    run(capsys, "forms", "put", "strict", "--schema", schema_file(tmp_path, CONTACT), *key)
+
+    # When a schema requiring a new field (what was valid before is not) is put
+    code, out, err = run(
+        capsys, "forms", "put", "strict", "--schema", schema_file(tmp_path, STRICTER, "s"), *key
+    )
+
+    # Then it is refused, with each incompatibility's pointer and reason
+    assert (code, out) == (1, "")
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("refused (409): the schema is not BACKWARD compatible")
+    assert any(line.startswith("  /") for line in lines[1:]), err
+    current = registry.services.forms.load("acme", "strict")
+    assert current is not None and current.schema_version == 1
+
+
+def test_a_refusal_reads_as_its_detail_then_each_item_with_its_pointer() -> None:
+    problem = {
+        "type": "https://formrelay.dev/problems/incompatible-schema",
+        "title": "Incompatible schema",
+        "status": 409,
+        "detail": "the schema is not BACKWARD compatible with form contact: 2 incompatibilities",
+        "errors": [
+            {
+                "pointer": "/required",
+                "reason": "name is required now",
+                "witness": {"email": "a@b.co"},
+            },
+            {"pointer": "", "reason": "additional properties are refused now"},
+        ],
+    }
+
+    assert refusal(problem).splitlines() == [
+        "refused (409): the schema is not BACKWARD compatible with form contact: "
+        "2 incompatibilities",
+        "  /required: name is required now",
+        '    for example: {"email": "a@b.co"}',
+        "  /: additional properties are refused now",
+    ]
+    assert refusal({"message": "Forbidden"}) == 'refused: {"message": "Forbidden"}'

@@ -201,7 +201,7 @@ def test_a_stack_that_does_not_exist_or_is_not_formrelays_is_bad_input(
 
     for argv in (
         ["tenants", "show", "--tenant", "acme"],
-        ["forms", "put", "--tenant", "acme", "--form", "contact", "--schema", "x.json"],
+        ["forms", "put", "contact", "--schema", "x.json"],
         ["status", "0190d6a0-0000-7000-8000-000000000000", "--key-id", "k", "--secret", "s"],
     ):
         code, out, err = run(capsys, *argv, "--stack", "nope")

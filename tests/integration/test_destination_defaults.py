@@ -8,6 +8,7 @@ import socket
 from typing import Any
 
 from formrelay.composition import Services
+from formrelay.registry.registration import register
 from formrelay.settings import Settings
 from tests.support.template_aws import template_aws
 
@@ -28,7 +29,7 @@ def test_a_destination_without_a_schedule_gets_the_deployments_default() -> None
             }
         )
         services = Services(settings, dynamodb=aws.dynamodb, secretsmanager=aws.secretsmanager)
-        services.forms.put_schema("acme", "contact", {"type": "object"})
+        register(services.forms, "acme", "contact", {"type": "object"})
         admin = services.destination_admin
         admin.resolve = _public
 

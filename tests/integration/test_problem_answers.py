@@ -18,6 +18,7 @@ import pytest
 from formrelay.composition import services
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent, StreamId
 from formrelay.local.functions import load_handler
+from formrelay.registry.registration import register
 from tests.support.http_events import Context, http_event
 from tests.support.template_aws import template_aws
 
@@ -28,6 +29,15 @@ CONTACT_SCHEMA = {
     "type": "object",
     "required": ["email", "name"],
     "properties": {"email": {"type": "string"}, "name": {"type": "string", "minLength": 1}},
+}
+# The contact form with a new required field and a longer minimum name: two reasons.
+PHONE_REQUIRED = {
+    **CONTACT_SCHEMA,
+    "required": ["email", "name", "phone"],
+    "properties": {
+        "email": {"type": "string"},
+        "name": {"type": "string", "minLength": 2},
+    },
 }
 
 
@@ -40,6 +50,10 @@ HANDLERS = {
     "PUT /v1/forms/{form_id}/destinations/{destination_id}": "handlers.admin.handler",
     "GET /v1/forms/{form_id}/destinations/{destination_id}": "handlers.admin.handler",
     "DELETE /v1/forms/{form_id}/destinations/{destination_id}": "handlers.admin.handler",
+    "GET /v1/forms": "handlers.forms.handler",
+    "PUT /v1/forms/{form_id}": "handlers.forms.handler",
+    "GET /v1/forms/{form_id}": "handlers.forms.handler",
+    "GET /v1/forms/{form_id}/versions/{version}": "handlers.forms.handler",
 }
 
 
@@ -69,7 +83,7 @@ def stack() -> Iterator[None]:
         services.cache_clear()
         built = services()
         built.tenants.create(TENANT, TENANT)
-        built.forms.put_schema(TENANT, "contact", CONTACT_SCHEMA)
+        register(built.forms, TENANT, "contact", CONTACT_SCHEMA)
         saved = send(
             "PUT /v1/forms/{form_id}/destinations/{destination_id}",
             "/v1/forms/contact/destinations/primary",
@@ -116,6 +130,14 @@ REDELIVER = "POST /v1/submissions/{submission_id}/redeliveries"
 PUT = "PUT /v1/forms/{form_id}/destinations/{destination_id}"
 GET = "GET /v1/forms/{form_id}/destinations/{destination_id}"
 DELETE = "DELETE /v1/forms/{form_id}/destinations/{destination_id}"
+PUT_FORM = "PUT /v1/forms/{form_id}"
+GET_FORM = "GET /v1/forms/{form_id}"
+GET_VERSION = "GET /v1/forms/{form_id}/versions/{version}"
+FORM = "/v1/forms/contact"
+MODES = (
+    "['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', "
+    "'FULL_TRANSITIVE']"
+)
 CONTACT = "/v1/forms/contact/submissions"
 GOOD = b'{"email": "ada@example.com", "name": "Ada"}'
 ONE = f"/v1/submissions/{SUBMISSION_ID}"
@@ -425,8 +447,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
             "Destination is invalid",
             "2 error(s) in the destination",
             errors=[
-                {"pointer": "", "message": "'url' is a required property"},
                 {"pointer": "/method", "message": "'GET' is not one of ['POST', 'PUT']"},
+                {"pointer": "/url", "message": "'url' is a required property"},
             ],
         ),
     ),
@@ -489,6 +511,190 @@ CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         "/v1/forms/contact/destinations/none",
         {},
         not_found("no such destination"),
+    ),
+    # The form registry
+    (
+        "form registered under an id outside its pattern",
+        PUT_FORM,
+        "/v1/forms/Contact",
+        {"body": b'{"schema": {"type": "object"}}'},
+        bad_request(f"form id does not match {FORM_ID_PATTERN}", "invalid-form-id"),
+    ),
+    (
+        "form registration not JSON",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"schema": {"type": "object"}'},
+        bad_request("body is not JSON: Expecting ',' delimiter at line 1", "malformed-json"),
+    ),
+    (
+        "form registration with unknown fields",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"schema": {"type": "object"}, "tenant_id": "globex", "version": 7}'},
+        problem(
+            422,
+            "validation-failed",
+            "Form registration is invalid",
+            "1 error(s) in the form's registration",
+            errors=[
+                {
+                    "pointer": "",
+                    "message": "Additional properties are not allowed "
+                    "('tenant_id', 'version' were unexpected)",
+                }
+            ],
+        ),
+    ),
+    (
+        "form registration without a schema, under an unknown mode",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"compatibility": "SIDEWAYS"}'},
+        problem(
+            422,
+            "validation-failed",
+            "Form registration is invalid",
+            "2 error(s) in the form's registration",
+            errors=[
+                {"pointer": "/compatibility", "message": f"'SIDEWAYS' is not one of {MODES}"},
+                {"pointer": "/schema", "message": "'schema' is a required property"},
+            ],
+        ),
+    ),
+    (
+        "form schema not a draft-07 JSON Schema",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"schema": {"type": "object", "properties": {"email": {"minLength": -1}}}}'},
+        problem(
+            422,
+            "invalid-schema",
+            "Not a JSON Schema (draft-07)",
+            "not a draft-07 JSON Schema at /properties/email/minLength: "
+            "-1 is less than the minimum of 0",
+        ),
+    ),
+    (
+        "form schema not of an object",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"schema": {"type": "array"}}'},
+        problem(
+            422,
+            "invalid-schema",
+            "Not a JSON Schema (draft-07)",
+            'a form\'s schema must describe a JSON object: "type": "object" at its top',
+        ),
+    ),
+    (
+        "form schema with a remote $ref",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"schema": {"type": "object", "$ref": "http://169.254.169.254/s"}}'},
+        problem(
+            422,
+            "invalid-schema",
+            "Not a JSON Schema (draft-07)",
+            "$ref at /$ref must point inside the schema (start with #)",
+        ),
+    ),
+    (
+        "form registration over 128 KB",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"schema": {"type": "object", "title": "' + b"a" * (128 * 1024) + b'"}}'},
+        problem(
+            413,
+            "body-too-large",
+            "Request body too large",
+            "the body is 131115 bytes; at most 131072 are accepted",
+        ),
+    ),
+    (
+        "form registration as text/plain",
+        PUT_FORM,
+        FORM,
+        {"body": b'{"schema": {"type": "object"}}', "headers": {"content-type": "text/plain"}},
+        problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "the body must be sent as application/json (charset utf-8, if given)",
+        ),
+    ),
+    (
+        "form schema incompatible with the current version",
+        PUT_FORM,
+        FORM,
+        {"body": json.dumps({"schema": PHONE_REQUIRED}).encode()},
+        problem(
+            409,
+            "incompatible-schema",
+            "Incompatible schema",
+            "the schema is not BACKWARD compatible with form contact: 2 incompatibilities",
+            errors=[
+                {
+                    "pointer": "/required",
+                    "reason": "property 'phone' is required now: objects without 'phone' "
+                    "accepted before are refused now",
+                    "witness": {"email": "", "name": "a"},
+                },
+                {
+                    "pointer": "/properties/name/minLength",
+                    "reason": "minLength raised from 1 to 2: shorter strings accepted before "
+                    "are refused now",
+                    "witness": {"email": "", "name": "a"},
+                },
+            ],
+        ),
+    ),
+    (
+        "form schema whose compatibility cannot be decided",
+        PUT_FORM,
+        FORM,
+        {"body": json.dumps({"schema": {**CONTACT_SCHEMA, "not": {"required": ["x"]}}}).encode()},
+        problem(
+            409,
+            "compatibility-undecided",
+            "Compatibility cannot be decided",
+            "whether the schema is BACKWARD compatible with form contact cannot be decided "
+            '(1 construct), so it is not registered; with "compatibility": "NONE" it '
+            "registers unchecked",
+            errors=[
+                {
+                    "pointer": "/not",
+                    "reason": "not: the checker cannot show the other version's values avoid "
+                    "the negated schema; values the negated schema matches accepted before are "
+                    "refused now",
+                }
+            ],
+        ),
+    ),
+    ("no such form (GET form)", GET_FORM, "/v1/forms/nope", {}, not_found("no such form")),
+    (
+        "form id outside its pattern (GET form)",
+        GET_FORM,
+        "/v1/forms/a%27b",
+        {},
+        not_found("no such form"),
+    ),
+    (
+        "version of no such form",
+        GET_VERSION,
+        "/v1/forms/nope/versions/1",
+        {},
+        not_found("no such form"),
+    ),
+    *(
+        (
+            f"version {version!r} of a form",
+            GET_VERSION,
+            f"/v1/forms/contact/versions/{version}",
+            {},
+            not_found("no such version of this form"),
+        )
+        for version in ("0", "2", "01", "-1", "x", "1.0", "9999999")
     ),
 ]
 

@@ -18,6 +18,7 @@ from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.memory import InMemoryDestinationDirectory
 from formrelay.domain.clock import ManualClock
 from formrelay.registry.memory import InMemoryFormCatalog
+from formrelay.registry.registration import register
 from formrelay.secrets.memory import InMemorySecretDocuments, InMemorySecretVault
 from formrelay.tables.destination_items import destination_item
 from tests.support.refusals import refused
@@ -56,7 +57,7 @@ class Admin:
             default_schedule=(7, 70),
         )
         for tenant_id in ("acme", "globex"):
-            self.forms.put_schema(tenant_id, "contact", {"type": "object"})
+            register(self.forms, tenant_id, "contact", {"type": "object"})
 
     def put(self, body: Any, tenant_id: str = "acme", destination_id: str = "crm") -> Any:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()

@@ -15,6 +15,7 @@ from formrelay.domain.destinations import Destination
 from formrelay.domain.events import SUBMISSION_RECEIVED, StreamId
 from formrelay.intake.submissions import IntakeRequest, accept_submission
 from formrelay.registry.memory import InMemoryFormCatalog
+from formrelay.registry.registration import register
 from formrelay.store.memory import InMemoryEventStore
 from tests.support.refusals import refused
 
@@ -33,7 +34,7 @@ class Intake:
         self.events = InMemoryEventStore()
         self.directory = InMemoryDestinationDirectory()
         self.forms = InMemoryFormCatalog(destinations=self.directory.for_form)
-        self.forms.put_schema("acme", "contact", SCHEMA)
+        register(self.forms, "acme", "contact", SCHEMA)
         for destination_id in ("crm", "slack"):
             self.directory.put(
                 Destination(
@@ -145,7 +146,7 @@ def test_the_same_key_with_another_body_is_409_and_writes_nothing(intake: Intake
 
 
 def test_the_same_key_for_another_form_is_409(intake: Intake) -> None:
-    intake.forms.put_schema("acme", "survey", SCHEMA)
+    register(intake.forms, "acme", "survey", SCHEMA)
     intake.submit(idempotency_key="order-42")
     with refused(409, "idempotency-key-reused"):
         intake.submit(form_id="survey", idempotency_key="order-42")
@@ -167,7 +168,7 @@ def test_a_body_failing_the_schema_is_422_with_pointers_and_writes_nothing(
     assert refusal.pointers == ["/name"]
     with refused(422, "validation-failed") as refusal:
         intake.submit({"name": "Ada"}, idempotency_key="k2")
-    assert refusal.pointers == [""]
+    assert refusal.pointers == ["/email"]  # the missing field itself
     assert intake.recorded("acme", "k1") == intake.recorded("acme", "k2") == []
 
 
@@ -194,7 +195,7 @@ def test_another_tenant_cannot_submit_to_the_form_and_its_keys_are_its_own(
         intake.submit(tenant_id="globex", idempotency_key="order-7")
 
     # And once globex has its own form, the same key there is a new submission, not a replay
-    intake.forms.put_schema("globex", "contact", SCHEMA)
+    register(intake.forms, "globex", "contact", SCHEMA)
     theirs = intake.submit(
         {**ADA, "name": "Gloria"}, tenant_id="globex", idempotency_key="order-42"
     )

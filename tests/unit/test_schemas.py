@@ -48,14 +48,61 @@ def test_a_valid_document_has_no_violations() -> None:
     assert CompiledSchema(ORDER_SCHEMA).violations({"email": "a@b.co", "name": "A"}) == []
 
 
-def test_two_missing_required_fields_give_two_violations() -> None:
+def test_two_missing_required_fields_give_two_violations_at_their_own_pointers() -> None:
     violations = CompiledSchema(ORDER_SCHEMA).violations({})
-    assert len(violations) == 2
-    assert pointers(violations) == ["", ""]  # both are the root's failures
-    assert sorted(v.message for v in violations) == [
-        "'email' is a required property",
-        "'name' is a required property",
+    # Each at the field that is missing, not at the object that lacks it.
+    assert [(v.pointer, v.message) for v in violations] == [
+        ("/email", "'email' is a required property"),
+        ("/name", "'name' is a required property"),
     ]
+
+
+def test_a_missing_nested_field_is_reported_at_its_own_pointer() -> None:
+    violations = CompiledSchema(ORDER_SCHEMA).violations(
+        {"email": "a@b.co", "name": "A", "lines": [{"sku": "ABC"}, {}]}
+    )
+    assert [(v.pointer, v.message) for v in violations] == [
+        ("/lines/1/sku", "'sku' is a required property")
+    ]
+
+
+def test_a_required_field_with_a_pointer_escape_in_its_name() -> None:
+    schema = {"type": "object", "required": ["a/b", "t~x", "it's"]}
+    assert pointers(CompiledSchema(schema).violations({"a/b": 1})) == ["/it's", "/t~0x"]
+
+
+def test_a_present_field_is_not_reported_missing() -> None:
+    # The parent failing `required` for one name says nothing of the names it has.
+    schema = {"type": "object", "required": ["email", "name"]}
+    assert pointers(CompiledSchema(schema).violations({"email": "a@b.co"})) == ["/name"]
+
+
+DEPENDENT = {
+    "type": "object",
+    "properties": {"card": {"type": "string"}},
+    "dependencies": {
+        "card": ["billing_address", "expiry"],
+        "gift": {"required": ["gift_message"]},
+    },
+}
+
+
+def test_missing_dependencies_are_reported_at_their_own_pointers() -> None:
+    violations = CompiledSchema(DEPENDENT).violations({"card": "4111", "expiry": "12/30"})
+    assert [(v.pointer, v.message) for v in violations] == [
+        ("/billing_address", "'billing_address' is a dependency of 'card'")
+    ]
+
+
+def test_a_schema_dependency_reports_its_missing_field_at_its_pointer() -> None:
+    violations = CompiledSchema(DEPENDENT).violations({"gift": True})
+    assert [(v.pointer, v.message) for v in violations] == [
+        ("/gift_message", "'gift_message' is a required property")
+    ]
+
+
+def test_dependencies_of_an_absent_field_are_not_reported() -> None:
+    assert CompiledSchema(DEPENDENT).violations({"expiry": "12/30"}) == []
 
 
 def test_every_error_is_listed_with_its_pointer() -> None:
@@ -70,7 +117,7 @@ def test_every_error_is_listed_with_its_pointer() -> None:
     assert sorted(pointers(violations)) == [
         "/a~1b~0c",  # RFC 6901 escapes "/" and "~"
         "/lines/1/sku",
-        "/lines/2",
+        "/lines/2/sku",  # missing: at the field itself
         "/name",
         "/qty",
     ]
@@ -139,8 +186,8 @@ def test_invalid_event_data_names_each_pointer() -> None:
     assert "/reason" in str(caught.value)
 
 
-def test_missing_root_fields_are_reported_at_slash() -> None:
-    with pytest.raises(EventSchemaError, match="/: 'reason' is a required property"):
+def test_missing_root_fields_are_reported_at_their_own_pointer() -> None:
+    with pytest.raises(EventSchemaError, match="/reason: 'reason' is a required property"):
         check_event_data(
             "delivery.failed", 1, {k: v for k, v in VALID_FAILED.items() if k != "reason"}
         )

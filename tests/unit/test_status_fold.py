@@ -91,6 +91,7 @@ def test_a_new_submission_is_received_with_every_destination_pending() -> None:
     assert view["status"] == "received"
     assert view["submission_id"] == "sub-1"
     assert view["form_id"] == "contact"
+    assert view["form_version"] == 1  # the schema version it was validated against
     assert view["version"] == 1
     assert view["received_at"] == view["updated_at"] == "2024-05-01T12:00:00.000000Z"
     assert {d: v["state"] for d, v in view["destinations"].items()} == {

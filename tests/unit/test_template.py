@@ -53,6 +53,7 @@ FUNCTION_VARIABLES: dict[str, set[str]] = {
         "DELIVERY_RETRY_SCHEDULE_SECONDS",
     },
     "RedeliveryFunction": RATE_LIMITS | {"EVENTS_TABLE", "DELIVERY_QUEUE_URL"},
+    "FormsFunction": RATE_LIMITS,
 }
 # The services each function's handler (and the shared HTTP app) asks for.
 HTTP = {"rate_limiter"}
@@ -66,6 +67,7 @@ ADAPTERS: dict[str, set[str]] = {
     "RetryAttemptFunction": {"connector"},
     "AdminFunction": HTTP | {"destination_admin"},
     "RedeliveryFunction": HTTP | {"events", "delivery_queue"},
+    "FormsFunction": HTTP | {"forms"},
 }
 # Every service that needs a resource, and the resource's variable.
 NEEDS_RESOURCE = {
@@ -131,7 +133,7 @@ def test_short_tags_load_as_intrinsic_dicts(template: dict[str, Any]) -> None:
     }
 
 
-def test_nine_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
+def test_ten_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
     assert {lid: spec.handler for lid, spec in functions.items()} == {
         "AuthorizerFunction": "handlers.authorizer.handler",
         "IngestFunction": "handlers.ingest.handler",
@@ -142,6 +144,7 @@ def test_nine_functions_with_their_handlers(functions: dict[str, FunctionSpec]) 
         "RetryAttemptFunction": "handlers.retry_attempt.handler",
         "AdminFunction": "handlers.admin.handler",
         "RedeliveryFunction": "handlers.redelivery.handler",
+        "FormsFunction": "handlers.forms.handler",
     }
     assert functions["RetryAttemptFunction"].arn == RETRY_FUNCTION_ARN
     assert functions["RetryAttemptFunction"].timeout == 60
@@ -159,6 +162,7 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
         "RetryAttemptFunction": [],
         "AdminFunction": ["HttpApi", "HttpApi", "HttpApi"],
         "RedeliveryFunction": ["HttpApi"],
+        "FormsFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi"],
     }
     stream = functions["StatusViewFunction"].events[0].properties
     assert stream["Stream"].endswith("formrelay-EventsTable/stream/x")
@@ -260,12 +264,16 @@ def test_routes_sit_behind_the_request_signer(
     routes = read_routes(template, resources, functions)
     assert sorted(r.route_key for r in routes.routes) == [
         "DELETE /v1/forms/{form_id}/destinations/{destination_id}",
+        "GET /v1/forms",
+        "GET /v1/forms/{form_id}",
         "GET /v1/forms/{form_id}/destinations/{destination_id}",
+        "GET /v1/forms/{form_id}/versions/{version}",
         "GET /v1/submissions",
         "GET /v1/submissions/{submission_id}",
         "GET /v1/submissions/{submission_id}/events",
         "POST /v1/forms/{form_id}/submissions",
         "POST /v1/submissions/{submission_id}/redeliveries",
+        "PUT /v1/forms/{form_id}",
         "PUT /v1/forms/{form_id}/destinations/{destination_id}",
     ]
     for route in routes.routes:
@@ -401,6 +409,12 @@ GRANTS: dict[str, set[str]] = {
         "secretsmanager:CreateSecret on secret:formrelay/destinations/*",
     },
     "RedeliveryFunction": APPEND | RATE_LIMIT | {"sqs:SendMessage on DeliveryQueue"},
+    "FormsFunction": RATE_LIMIT
+    | {
+        "dynamodb:Query on ViewsTable",  # a form's head and history; the tenant's forms
+        "dynamodb:GetItem on ViewsTable",  # one version
+        "dynamodb:PutItem on ViewsTable",  # a version, its head and entry (one transaction)
+    },
 }
 
 _ARN_HEAD = re.compile(r"^arn:\$\{AWS::Partition\}:[a-z-]+:\$\{AWS::Region\}:\$\{AWS::AccountId\}:")

@@ -1,0 +1,102 @@
+"""The form registry's use cases behind the API: register a schema, read a form, list forms.
+
+A PUT body is parsed strictly and checked against schemas/api/form_put.json
+before the registration (formrelay.registry.registration) sees it. Reads answer
+another tenant's form, an id outside its pattern and a version that is not one
+(0, past the current, not digits) alike: 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any, cast
+
+from formrelay.domain.errors import InvalidDocumentError, UnknownFormError, Violation
+from formrelay.domain.strict_json import parse_body
+from formrelay.registry.forms import FormCatalog
+from formrelay.registry.registration import Registration, register
+from formrelay.registry.schemas import CompiledSchema, schemas_root
+
+# A PUT body over this many bytes is refused (413). A schema is stored twice (its
+# version and the head's copy of the current one), each in an item of at most 400 KB.
+MAX_FORM_BYTES = 128 * 1024
+# Keys of every object of a PUT body together: a schema of many fields needs more than
+# a submission may hold (strict_json.MAX_KEYS); the size limit bounds it as well.
+MAX_FORM_KEYS = 10_000
+# A version in a path: 1 to 6 ASCII digits, no sign, no leading zero.
+_VERSION = re.compile(r"[1-9][0-9]{0,5}")
+
+
+class FormPutInvalidError(InvalidDocumentError):
+    """A form's PUT body fails its schema (schemas/api/form_put.json)."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(f"{len(violations)} error(s) in the form's registration", violations)
+
+
+class UnknownFormVersionError(UnknownFormError):
+    """The form has no schema version of this number (or the number is not one)."""
+
+    def __init__(self) -> None:
+        super().__init__("no such version of this form")
+
+
+@lru_cache(maxsize=1)
+def put_schema() -> CompiledSchema:
+    """The schema of a PUT body (schemas/api/form_put.json)."""
+    path = schemas_root() / "api" / "form_put.json"
+    return CompiledSchema(json.loads(path.read_text(encoding="utf-8")))
+
+
+def put_form(forms: FormCatalog, tenant_id: str, form_id: str, raw: bytes) -> Registration:
+    """Register the schema a PUT body holds, under the mode it names (if any)."""
+    body = parse_body(raw, max_keys=MAX_FORM_KEYS)
+    violations = put_schema().violations(body)
+    if violations:
+        raise FormPutInvalidError([Violation(v.pointer, v.message) for v in violations])
+    body = cast(dict[str, Any], body)  # the schema says it is an object
+    return register(forms, tenant_id, form_id, body["schema"], body.get("compatibility"))
+
+
+def form_document(forms: FormCatalog, tenant_id: str, form_id: str) -> dict[str, Any]:
+    """A form at its current version: {"form_id", "version", "compatibility", "schema",
+    "versions"} (versions are 1..n, so there are as many as the current one's number)."""
+    form = forms.load(tenant_id, form_id)
+    if form is None:
+        raise UnknownFormError()
+    return {
+        "form_id": form.form_id,
+        "version": form.schema_version,
+        "compatibility": form.compatibility.value,
+        "schema": form.schema.schema,
+        "versions": form.schema_version,
+    }
+
+
+def version_document(
+    forms: FormCatalog, tenant_id: str, form_id: str, version: str
+) -> dict[str, Any]:
+    """One schema version of a form: {"form_id", "version", "schema"}."""
+    number = int(version) if _VERSION.fullmatch(version) else None
+    schema = None if number is None else forms.schema_at(tenant_id, form_id, number)
+    if schema is None:
+        if forms.load(tenant_id, form_id) is None:
+            raise UnknownFormError()
+        raise UnknownFormVersionError()
+    return {"form_id": form_id, "version": number, "schema": schema}
+
+
+def form_list(forms: FormCatalog, tenant_id: str) -> dict[str, Any]:
+    """The tenant's forms by id: {"forms": [{"form_id", "version", "compatibility"}]}."""
+    return {
+        "forms": [
+            {
+                "form_id": head.form_id,
+                "version": head.version,
+                "compatibility": head.compatibility.value,
+            }
+            for head in forms.heads(tenant_id)
+        ]
+    }

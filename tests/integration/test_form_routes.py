@@ -1,0 +1,162 @@
+"""The form registry's routes through their real handler on the template's tables (moto).
+
+Each request is an API Gateway v2 event the authorizer let through, for the tenant
+it names; the refusals are pinned in test_problem_answers.py.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from formrelay.composition import services
+from formrelay.local.functions import load_handler
+from tests.support.http_events import Context, http_event
+from tests.support.template_aws import template_aws
+
+PUT = "PUT /v1/forms/{form_id}"
+GET = "GET /v1/forms/{form_id}"
+VERSION = "GET /v1/forms/{form_id}/versions/{version}"
+LIST = "GET /v1/forms"
+NAME: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}}
+NAME_REQUIRED: dict[str, Any] = {**NAME, "required": ["name"]}
+
+
+@pytest.fixture(scope="module")
+def tables() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as env, template_aws() as aws:
+        for name, value in {
+            "VIEWS_TABLE": aws.views_table,
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "RATE_LIMIT_BURST": "100000",
+        }.items():
+            env.setenv(name, value)
+        services.cache_clear()
+        yield
+        services.cache_clear()
+
+
+@pytest.fixture
+def tenant(tables: None) -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def send(tenant: str, route: str, path: str, body: Any = None) -> tuple[int, Any]:
+    raw = b"" if body is None else json.dumps(body).encode()
+    answer = load_handler("handlers.forms.handler")(
+        http_event(route, path, tenant_id=tenant, body=raw), Context()
+    )
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def test_a_new_form_is_201_at_version_1_and_readable(tenant: str) -> None:
+    status, body = send(tenant, PUT, "/v1/forms/contact", {"schema": NAME})
+
+    assert (status, body) == (
+        201,
+        {"form_id": "contact", "version": 1, "compatibility": "BACKWARD"},
+    )
+    assert send(tenant, GET, "/v1/forms/contact") == (
+        200,
+        {
+            "form_id": "contact",
+            "version": 1,
+            "compatibility": "BACKWARD",
+            "schema": NAME,
+            "versions": 1,
+        },
+    )
+    assert send(tenant, VERSION, "/v1/forms/contact/versions/1") == (
+        200,
+        {"form_id": "contact", "version": 1, "schema": NAME},
+    )
+    assert send(tenant, LIST, "/v1/forms") == (
+        200,
+        {"forms": [{"form_id": "contact", "version": 1, "compatibility": "BACKWARD"}]},
+    )
+
+
+def test_the_same_schema_again_is_200_at_the_current_version_and_writes_nothing(
+    tenant: str,
+) -> None:
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME, "compatibility": "FULL"})
+
+    again = send(tenant, PUT, "/v1/forms/contact", {"schema": NAME})
+
+    assert again == (200, {"form_id": "contact", "version": 1, "compatibility": "FULL"})
+    assert send(tenant, GET, "/v1/forms/contact")[1]["versions"] == 1
+
+
+def test_a_new_mode_with_the_same_schema_is_200_with_the_mode_changed(tenant: str) -> None:
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME})
+
+    changed = send(tenant, PUT, "/v1/forms/contact", {"schema": NAME, "compatibility": "NONE"})
+
+    assert changed == (200, {"form_id": "contact", "version": 1, "compatibility": "NONE"})
+    assert send(tenant, GET, "/v1/forms/contact")[1]["compatibility"] == "NONE"
+
+
+def test_under_none_a_new_schema_is_200_at_the_next_version_and_both_stay_readable(
+    tenant: str,
+) -> None:
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME, "compatibility": "NONE"})
+
+    status, body = send(tenant, PUT, "/v1/forms/contact", {"schema": NAME_REQUIRED})
+
+    assert (status, body) == (200, {"form_id": "contact", "version": 2, "compatibility": "NONE"})
+    current = send(tenant, GET, "/v1/forms/contact")[1]
+    assert (current["version"], current["versions"], current["schema"]) == (2, 2, NAME_REQUIRED)
+    assert send(tenant, VERSION, "/v1/forms/contact/versions/1")[1]["schema"] == NAME
+    assert send(tenant, VERSION, "/v1/forms/contact/versions/2")[1]["schema"] == NAME_REQUIRED
+
+
+def test_the_listing_holds_every_form_of_the_tenant_by_id(tenant: str) -> None:
+    send(tenant, PUT, "/v1/forms/survey", {"schema": NAME, "compatibility": "FORWARD"})
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME, "compatibility": "NONE"})
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME_REQUIRED})
+
+    assert send(tenant, LIST, "/v1/forms") == (
+        200,
+        {
+            "forms": [
+                {"form_id": "contact", "version": 2, "compatibility": "NONE"},
+                {"form_id": "survey", "version": 1, "compatibility": "FORWARD"},
+            ]
+        },
+    )
+
+
+def test_a_tenant_without_forms_lists_none(tenant: str) -> None:
+    assert send(tenant, LIST, "/v1/forms") == (200, {"forms": []})
+
+
+def test_another_tenant_sees_none_of_a_tenants_forms(tenant: str) -> None:
+    # Given a tenant's form at version 2
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME, "compatibility": "NONE"})
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME_REQUIRED})
+    other = f"o{uuid.uuid4().hex[:10]}"
+
+    # Then another tenant's key gets 404 for it and each of its versions, lists nothing,
+    for route, path in (
+        (GET, "/v1/forms/contact"),
+        (VERSION, "/v1/forms/contact/versions/1"),
+        (VERSION, "/v1/forms/contact/versions/2"),
+    ):
+        status, body = send(other, route, path)
+        assert (status, body["detail"]) == (404, "no such form"), path
+        assert "name" not in json.dumps(body)
+    assert send(other, LIST, "/v1/forms") == (200, {"forms": []})
+
+    # and its PUT of the same id makes a form of its own, leaving the first one as it was
+    assert send(other, PUT, "/v1/forms/contact", {"schema": {"type": "object"}}) == (
+        201,
+        {"form_id": "contact", "version": 1, "compatibility": "BACKWARD"},
+    )
+    mine = send(tenant, GET, "/v1/forms/contact")[1]
+    assert (mine["version"], mine["schema"], mine["compatibility"]) == (2, NAME_REQUIRED, "NONE")
+    theirs = send(other, GET, "/v1/forms/contact")[1]
+    assert (theirs["version"], theirs["schema"]) == (1, {"type": "object"})
