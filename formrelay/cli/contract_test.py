@@ -172,7 +172,7 @@ def _schema(client: FormrelayClient, args: argparse.Namespace) -> tuple[dict[str
         except jsonschema.SchemaError as exc:
             raise FormSchemaError(f"{args.schema} is not a JSON Schema: {exc.message}") from exc
         return schema, f"file {args.schema}"
-    response = client.request("GET", f"/v1/forms/{args.form}")
+    response = client.get_form(args.form)
     if not response.is_success:
         raise ContractTestAbortedError(
             f"cannot read the schema of form {args.form}: {_refusal(response)}"
