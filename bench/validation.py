@@ -295,7 +295,7 @@ def _version(distribution: str) -> str | None:
 
 def _verdict_on_rs(cases: list[dict[str, Any]]) -> dict[str, Any]:
     """Does jsonschema-rs beat the compiled path (fastjsonschema first) on our payloads?"""
-    if _version("jsonschema-rs") is None:
+    if _jsonschema_rs() is None:
         return {"available": False}
     speedups = {
         f"{c['form']}/{c['payload']}": round(
@@ -332,7 +332,10 @@ def run(batches: int) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "versions": {
-            name: _version(name) for name in ("fastjsonschema", "jsonschema", "jsonschema-rs")
+            "fastjsonschema": _version("fastjsonschema"),
+            "jsonschema": _version("jsonschema"),
+            # None when it cannot be imported, installed or not
+            "jsonschema-rs": _version("jsonschema-rs") if _jsonschema_rs() else None,
         },
         "batches": batches,
         "cases": cases,

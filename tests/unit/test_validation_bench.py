@@ -6,22 +6,41 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "validation.py"
 
 
-def test_the_validation_bench_runs_and_writes_every_case(tmp_path: Path) -> None:
-    # Given a tiny run of the bench
+# The bench run as a script, with jsonschema-rs importable or not (it is no dependency).
+AS_IS = (
+    "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+WITHOUT_RS = "import sys; sys.modules['jsonschema_rs'] = None; " + AS_IS
+
+
+def _run(tmp_path: Path, launcher: str) -> dict[str, Any]:
     out = tmp_path / "validation.json"
     subprocess.run(
-        [sys.executable, str(BENCH), "--batches", "2", "--out", str(out)],
+        [sys.executable, "-c", launcher, str(BENCH), "--batches", "2", "--out", str(out)],
         check=True,
         capture_output=True,
         timeout=120,
     )
+    return dict(json.loads(out.read_text()))
+
+
+def test_without_jsonschema_rs_the_bench_runs_and_reports_it_absent(tmp_path: Path) -> None:
+    results = _run(tmp_path, WITHOUT_RS)
+    assert results["jsonschema_rs"] == {"available": False}
+    assert results["versions"]["jsonschema-rs"] is None
+    assert all("jsonschema-rs" not in case["figures"] for case in results["cases"])
+
+
+def test_the_validation_bench_runs_and_writes_every_case(tmp_path: Path) -> None:
+    # Given a tiny run of the bench
+    results = _run(tmp_path, AS_IS)
 
     # Then the JSON holds every form with a valid and an invalid payload, each measured
-    results = json.loads(out.read_text())
     cases = {(c["form"], c["payload"]): c for c in results["cases"]}
     assert set(cases) == {(f, p) for f in ("contact", "application") for p in ("valid", "invalid")}
     for (_, payload), case in cases.items():
