@@ -36,7 +36,7 @@ def put(form_id: str) -> Response[str]:
         extra={
             "version": result.version,
             "compatibility": result.compatibility.value,
-            "created": result.created,
+            "new_form": result.created,
             "changed": result.changed,
         },
     )
