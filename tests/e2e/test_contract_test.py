@@ -117,7 +117,7 @@ def test_the_text_report_shows_each_rejection_with_its_pointer_and_example(
     capsys: pytest.CaptureFixture[str], stack: RunningStack, tmp_path: Path
 ) -> None:
     code, out = contract_test(
-        capsys, stack, "--schema", schema_file(tmp_path, LOOSER), "--examples", "15"
+        capsys, stack, "--schema", schema_file(tmp_path, LOOSER), "--examples", "8"
     )
     assert code == 1
     lines = out.splitlines()
