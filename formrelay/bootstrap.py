@@ -1,5 +1,9 @@
 """Seeding a tenant by hand: tenant, key, a form with its schema, one destination.
 
+The form is registered by the same use case as PUT /v1/forms/{form_id}
+(formrelay.registry.registration), with its checks: seeding needs no HTTP front up,
+yet no form gets a version another way.
+
 Used by `formrelay dev --demo` and by tests; works against AWS or the local
 stack alike (it uses whatever AWS_ENDPOINT_URL says), with an operator's
 services: they name every table and secret prefix, which no one function has.

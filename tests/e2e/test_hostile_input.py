@@ -104,6 +104,17 @@ READ_WITH_BODY: dict[str, Any] = {
 # body is the receiver's URL.
 GOOD_DESTINATION = b'{"url": "{sink}/hooks/contact"}'
 EVIL_DESTINATION = b'{"url": "{sink}/hooks/attacker"}'
+# Registrations of the quiet form: its current schema again, and one that drops its field.
+GOOD_FORM = json.dumps(
+    {
+        "schema": {
+            "type": "object",
+            "required": ["email"],
+            "properties": {"email": {"type": "string"}},
+        }
+    }
+).encode()
+EVIL_FORM = b'{"schema": {"type": "object"}, "compatibility": "NONE"}'
 WIDE = json.dumps({f"k{i}": i for i in range(1001)}).encode()
 
 ATTACKS: list[Attack] = [
@@ -315,6 +326,53 @@ ATTACKS: list[Attack] = [
         path="/v1/forms/contact/destinations/meta",
         body=b'{"url": "http://169.254.169.254/latest/meta-data/"}',
     ),
+    # The form registry: scopes, other tenants, and what is not a form's schema.
+    a(
+        "submit key registers a form",
+        403,
+        GATEWAY,
+        method="PUT",
+        path="/v1/forms/quiet",
+        body=EVIL_FORM,
+        key="submit_only",
+        probe="/v1/forms/quiet",
+    ),
+    a(
+        "another tenant reads a form's version",
+        404,
+        PROBLEM,
+        **READ,
+        path="/v1/forms/quiet/versions/1",
+        key="other_tenant",
+    ),
+    a(
+        "form registration naming a tenant",
+        422,
+        PROBLEM,
+        method="PUT",
+        path="/v1/forms/quiet",
+        body=b'{"schema": {"type": "object"}, "tenant_id": "rival"}',
+        probe="/v1/forms/quiet",
+    ),
+    a(
+        "form schema with a $ref to the metadata service",
+        422,
+        PROBLEM,
+        method="PUT",
+        path="/v1/forms/quiet",
+        body=b'{"schema": {"type": "object", "$ref": "http://169.254.169.254/latest/"}}',
+        probe="/v1/forms/quiet",
+    ),
+    a(
+        "form schema requiring a new field under BACKWARD",
+        409,
+        PROBLEM,
+        method="PUT",
+        path="/v1/forms/quiet",
+        body=b'{"schema": {"type": "object", "required": ["email", "phone"]}}',
+        probe="/v1/forms/quiet",
+    ),
+    a("form version not a number", 404, PROBLEM, **READ, path="/v1/forms/quiet/versions/1e0"),
     # Bodies swapped after signing: the shared HTTP app checks the body against the signed
     # digest on every route, before any route code runs. Every route that takes a body has
     # a row here (test_every_body_carrying_route_has_a_swapped_body_row), reads too.
@@ -337,6 +395,16 @@ ATTACKS: list[Attack] = [
         body=EVIL_DESTINATION,
         signed={"body": GOOD_DESTINATION},
         probe="/v1/forms/contact/destinations/primary",
+    ),
+    a(
+        "form registered with a body swapped after signing",
+        401,
+        PROBLEM,
+        method="PUT",
+        path="/v1/forms/quiet",
+        body=EVIL_FORM,
+        signed={"body": GOOD_FORM},
+        probe="/v1/forms/quiet",
     ),
     a(
         "redelivery with a body swapped after signing",
@@ -969,8 +1037,8 @@ def test_a_schema_violation_names_each_error_by_pointer(target: Target) -> None:
 
     assert response.status_code == 422
     errors = response.json()["errors"]
-    # name is missing (reported at the object), email is malformed, message too long
-    assert sorted(error["pointer"] for error in errors) == ["", "/email", "/message"]
+    # email is malformed, message too long, name missing (reported at its own pointer)
+    assert [error["pointer"] for error in errors] == ["/email", "/message", "/name"]
     assert all(error["message"] for error in errors)
 
 

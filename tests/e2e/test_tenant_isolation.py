@@ -18,6 +18,8 @@ from formrelay.registry.registration import register
 from tests.e2e.conftest import RunningStack
 
 FORM = "isolated"  # a form only the first tenant has
+REGISTERED = "isolated-registry"  # a form of the first tenant's that the other registers too
+OWNER_SCHEMA = {"type": "object", "properties": {"email": {"type": "string"}}}
 DESTINATION = "private"
 NAMES_THE_TENANT = {"X-Fr-Tenant": "demo", "X-Tenant-Id": "demo"}
 
@@ -36,13 +38,10 @@ class Tenants:
 @pytest.fixture(scope="module")
 def tenants(stack: RunningStack) -> Tenants:
     services = stack.services()
-    register(
-        services.forms,
-        "demo",
-        FORM,
-        {"type": "object", "properties": {"email": {"type": "string"}}},
-    )
+    register(services.forms, "demo", FORM, OWNER_SCHEMA)
     owner = stack.client()
+    created = owner.put_form(REGISTERED, OWNER_SCHEMA, "FULL")
+    assert created.status_code == 201, created.text
     saved = owner.put_destination(
         FORM,
         DESTINATION,
@@ -150,6 +149,36 @@ def _delete_destination(t: Tenants) -> None:
     assert t.owner.get_destination(FORM, DESTINATION).status_code == 200
 
 
+def _list_forms(t: Tenants) -> None:
+    mine = t.owner.list_forms()
+    assert mine.status_code == 200 and FORM in mine.text
+    theirs = t.intruder.request("GET", "/v1/forms", headers=NAMES_THE_TENANT)
+    assert theirs.status_code == 200, theirs.text
+    assert FORM not in [form["form_id"] for form in theirs.json()["forms"]]
+    assert "demo" not in theirs.text
+
+
+def _put_form(t: Tenants) -> None:
+    # The other tenant's PUT of the same id registers a form of its own: version 1, its mode
+    answer = t.intruder.put_form(REGISTERED, {"type": "object"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"form_id": REGISTERED, "version": 1, "compatibility": "BACKWARD"}
+    mine = t.owner.get_form(REGISTERED).json()
+    assert (mine["version"], mine["compatibility"], mine["schema"]) == (1, "FULL", OWNER_SCHEMA)
+
+
+def _get_form(t: Tenants) -> None:
+    response = t.intruder.request("GET", f"/v1/forms/{FORM}", headers=NAMES_THE_TENANT)
+    _not_found(response)
+    assert "email" not in response.text
+
+
+def _get_form_version(t: Tenants) -> None:
+    response = t.intruder.get_form_version(FORM, 1)
+    _not_found(response)
+    assert "email" not in response.text
+
+
 CASES: dict[str, Callable[[Tenants], None]] = {
     "POST /v1/forms/{form_id}/submissions": _submit,
     "GET /v1/submissions": _listing,
@@ -159,6 +188,10 @@ CASES: dict[str, Callable[[Tenants], None]] = {
     "PUT /v1/forms/{form_id}/destinations/{destination_id}": _put_destination,
     "GET /v1/forms/{form_id}/destinations/{destination_id}": _get_destination,
     "DELETE /v1/forms/{form_id}/destinations/{destination_id}": _delete_destination,
+    "GET /v1/forms": _list_forms,
+    "PUT /v1/forms/{form_id}": _put_form,
+    "GET /v1/forms/{form_id}": _get_form,
+    "GET /v1/forms/{form_id}/versions/{version}": _get_form_version,
 }
 
 

@@ -280,7 +280,8 @@ def test_invalid_body_is_422_with_pointers(admin: Admin) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     pointers = {e["pointer"] for e in response.json()["errors"]}
-    assert {"", "/method", "/auth", "/timeout_seconds"} <= pointers
+    # "" for colour (not allowed); a missing url or token at its own pointer
+    assert {"", "/url", "/method", "/auth/token", "/timeout_seconds"} <= pointers
     assert {"/retry_schedule_seconds/0", "/retry_schedule_seconds/1"} <= pointers
     messages = " ".join(e["message"] for e in response.json()["errors"])
     assert "url" in messages and "colour" in messages

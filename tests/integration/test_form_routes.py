@@ -7,6 +7,7 @@ it names; the refusals are pinned in test_problem_answers.py.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 
 from formrelay.composition import services
+from formrelay.local import dynamodb_atomicity
 from formrelay.local.functions import load_handler
+from formrelay.registry.registration import register
 from tests.support.http_events import Context, http_event
 from tests.support.template_aws import template_aws
 
@@ -160,3 +163,32 @@ def test_another_tenant_sees_none_of_a_tenants_forms(tenant: str) -> None:
     assert (mine["version"], mine["schema"], mine["compatibility"]) == (2, NAME_REQUIRED, "NONE")
     theirs = send(other, GET, "/v1/forms/contact")[1]
     assert (theirs["version"], theirs["schema"]) == (1, {"type": "object"})
+
+
+def test_registrations_at_once_each_get_their_own_version(tenant: str) -> None:
+    # Given a form under NONE, and six writers registering a schema each at the same moment
+    # through the use case the route calls, on the Views table
+    dynamodb_atomicity.install()  # moto's conditional writes are not atomic across threads
+    forms = services().forms
+    register(forms, tenant, "contact", NAME, "NONE")
+    versions: list[int] = []
+    start = threading.Barrier(6)
+
+    def put(n: int) -> None:
+        start.wait()
+        schema = {"type": "object", "required": [f"field{n}"]}
+        versions.append(register(forms, tenant, "contact", schema).version)
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then none lost its write: versions 2 to 7, each once, each schema kept
+    assert sorted(versions) == [2, 3, 4, 5, 6, 7]
+    history = forms.history(tenant, "contact")
+    assert history is not None and history.head.version == 7
+    assert sorted(s.get("required", ["-"])[0] for s in history.schemas[1:]) == [
+        f"field{n}" for n in range(6)
+    ]
