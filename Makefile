@@ -35,6 +35,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/validation.py
 	$(BIN)/python bench/bench_delivery_load.py
 
 check: $(STAMP)

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
+from formrelay.cli import contract_test as cli_contract_test
 from formrelay.cli import destinations as cli_destinations
 from formrelay.cli import forms as cli_forms
 from formrelay.cli import keys as cli_keys
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_destinations.add_commands(commands)
     cli_keys.add_commands(commands)
     cli_forms.add_commands(commands)
+    cli_contract_test.add_command(commands)
     return parser
 
 
@@ -154,6 +156,8 @@ def _command(args: argparse.Namespace) -> int:
         return cli_forms.run(args)
     if args.command == cli_destinations.COMMAND:
         return cli_destinations.run(args)
+    if args.command == cli_contract_test.COMMAND:
+        return cli_contract_test.run(args)
     if args.command == "redeliver":
         return cli_redeliver.run(_client(args), args)
     if args.command == "submit":

@@ -17,6 +17,8 @@ from formrelay.api.errors import ANSWERS, answer_for, problem_for
 from formrelay.api.http import install_error_handlers
 from formrelay.api.problems import Problem
 from formrelay.auth.authorize import AccessDeniedError
+from formrelay.cli.contract_examples import ContractToolsMissingError
+from formrelay.cli.contract_test import ContractTestAbortedError
 from formrelay.cli.forms import FormSchemaError
 from formrelay.cli.stack import MissingStackOutputError, UnknownStackError
 from formrelay.delivery.errors import DeliveryInProgressError, DestinationInvalidError
@@ -37,6 +39,9 @@ from tests.support.http_events import Context, http_event
 LOCAL_RUNTIME = "the local runtime's own failure (formrelay dev --build-dir), never an API answer"
 OPERATOR_TOOLING = (
     "raised by operator tooling (formrelay tenants/keys/forms, --stack), never on an HTTP route"
+)
+TENANT_TOOLING = (
+    "raised by a tenant's tool on their machine (formrelay contract-test), never on a route"
 )
 
 # Every FormrelayError that answers 500 on purpose, and why it is not the client's doing.
@@ -66,6 +71,8 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     ConfigurationError: "a function without its settings is our deployment's fault",
     CursorKeyUnavailableError: "a query function that cannot read its cursor key is misdeployed",
     FormSchemaError: OPERATOR_TOOLING,
+    ContractToolsMissingError: TENANT_TOOLING,
+    ContractTestAbortedError: TENANT_TOOLING,
     BuildLayoutError: LOCAL_RUNTIME,
     FunctionError: LOCAL_RUNTIME,
     RuntimeModuleMissingError: LOCAL_RUNTIME,
