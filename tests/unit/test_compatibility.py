@@ -7,12 +7,12 @@ or the reverse (forward).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import jsonschema
 import pytest
 
+from formrelay.registry import patterns
 from formrelay.registry.compatibility import (
     NO_WITNESS,
     Incompatibility,
@@ -664,12 +664,10 @@ def test_contains() -> None:
     )
 
 
-def test_a_pattern_whose_automaton_would_explode_is_not_modelled_and_stays_fast() -> None:
-    # Given (a|b)*a(a|b){12} (a DFA of 2^13 states), When it changes, Then the check
-    # answers within a second and never says compatible.
+def test_a_pattern_whose_automaton_would_explode_is_not_modelled() -> None:
+    # Given (a|b)*a(a|b){12} (a DFA of 2^13 states), Then no automaton is built for it
+    # and a change of it is never called compatible.
     old = {"type": "string", "pattern": "^(a|b)*a(a|b){12}$"}
     new = {"type": "string", "pattern": "^(a|b)*b(a|b){12}$"}
-    started = time.monotonic()
-    verdict = diff(old, new, "BACKWARD")
-    assert time.monotonic() - started < 1.0
-    assert verdict.compatible is not True
+    assert patterns.language(old["pattern"]) is None
+    assert diff(old, new, "BACKWARD").compatible is not True
