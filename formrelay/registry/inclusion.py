@@ -291,7 +291,8 @@ class Prover:
         declared = next((n.keyword("type") for n in narrower if n.has("type")), None)
         change = self.change("type", wider.keyword("type"), declared)
         names = ", ".join(facts.KIND_NAMES[k] for k in facts.KINDS if k in missing)
-        reason = f"{change}: " + self.comparison.say(f"values of type {names}")
+        subject = f"values of type {names}" if len(missing) <= 2 else "values of other types"
+        reason = f"{change}: " + self.comparison.say(subject)
         examples = self.instances.examples(narrower, missing)
         return [self.finding(self.pointer(wider, narrower, "type"), reason, path, examples)]
 

@@ -117,6 +117,19 @@ def test_every_incompatibility_is_reported() -> None:
     assert verdict.as_dict()["compatible"] is False
 
 
+def test_pointers_name_the_new_schemas_keyword_else_the_previous_ones() -> None:
+    by_reference = {
+        "definitions": {"short": {"type": "string", "maxLength": 5}},
+        "properties": {"a": {"$ref": "#/definitions/short"}},
+    }
+    inline = {"properties": {"a": {"type": "string", "maxLength": 3}}}
+    incompatible_at(by_reference, inline, "BACKWARD", "/properties/a/maxLength")
+    incompatible_at(inline, by_reference, "FORWARD", "/definitions/short/maxLength")
+    # The new version dropped the bound: only the previous one has the keyword.
+    unbounded = {"properties": {"a": {"type": "string"}}}
+    incompatible_at(inline, unbounded, "FORWARD", "/properties/a/maxLength")
+
+
 # -- types --------------------------------------------------------------------------------
 
 
