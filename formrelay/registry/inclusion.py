@@ -10,6 +10,15 @@ that is not `decided`: the witness search then shows it or it stays undecided.
 Recursion through `$ref` is co-inductive: a (wider, narrower) pair met again deeper
 in the instance is assumed included, which is sound for recursive types; met again
 at the same instance depth (a reference cycle that consumes no input) it is not decided.
+
+Exact: types and type lists, enum/const and other finite narrower sides (decided by
+validating each value), numeric bounds and multipleOf, string lengths, format
+equality, patterns both in the modelled subset, items/additionalItems/tuples, item
+and property counts, uniqueItems, required, properties/patternProperties/
+additionalProperties (per declared name and per pattern region), property
+dependencies, allOf. Only sufficient (witness search, else undecided): anyOf and
+oneOf on the wider side, not, if/then/else, contains, schema dependencies,
+propertyNames, patterns outside the subset, formats only one validator checks.
 """
 
 from __future__ import annotations
@@ -21,11 +30,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from formrelay.domain.canonical import canonical_json
-from formrelay.registry import facts
+from formrelay.registry import (
+    facts,
+    inclusion_arrays,
+    inclusion_choices,
+    inclusion_objects,
+    inclusion_scalars,
+)
 from formrelay.registry.conjunctions import flatten, split
 from formrelay.registry.findings import BudgetExceeded, Candidate, Finding, InstancePath
 from formrelay.registry.instances import Instances, kind_of
-from formrelay.registry.refs import Document, Location, UnresolvableReference, contains_reference
+from formrelay.registry.refs import (
+    Document,
+    Location,
+    UnresolvableReference,
+    contains_reference,
+    resolve,
+)
 from formrelay.registry.validators import Judge
 
 _ENUMERATION_LIMIT = 64
@@ -37,7 +58,7 @@ class Budget:
     """How long and how many steps one check may take."""
 
     seconds: float = 1.0
-    steps: int = 50_000
+    steps: int = 200_000
     _deadline: float = field(default=0.0, init=False)
     _used: int = field(default=0, init=False)
 
@@ -151,7 +172,7 @@ class Prover:
         """Findings against "every instance of narrower is one of wider" (none: proven)."""
         self.comparison.budget.tick()
         try:
-            resolved = _resolve(wider)
+            resolved = resolve(wider)
             conjuncts = flatten(narrower)
         except UnresolvableReference as exc:
             return [self.finding(wider.pointer, f"{exc}: not followed", path, [], False)]
@@ -189,12 +210,6 @@ class Prover:
         parts = split(narrower)
         if parts is not None:
             return [f for part in parts for f in self.includes(wider, part, path)]
-        from formrelay.registry import (
-            inclusion_arrays,
-            inclusion_choices,
-            inclusion_objects,
-            inclusion_scalars,
-        )
 
         findings = inclusion_choices.findings(self, wider, narrower, path)
         findings += self._kinds(wider, narrower, path)
@@ -285,7 +300,8 @@ class Prover:
         declared = next((n.keyword("type") for n in narrower if n.has("type")), None)
         change = self.change("type", wider.keyword("type"), declared)
         names = ", ".join(facts.KIND_NAMES[k] for k in facts.KINDS if k in missing)
-        reason = f"{change}: " + self.comparison.say(f"values of type {names}")
+        subject = f"values of type {names}" if len(missing) <= 2 else "values of other types"
+        reason = f"{change}: " + self.comparison.say(subject)
         examples = self.instances.examples(narrower, missing)
         return [self.finding(self.pointer(wider, narrower, "type"), reason, path, examples)]
 
@@ -296,12 +312,6 @@ class Prover:
         reason = f"{keyword} restricts the values: " + self.comparison.say("other values")
         examples = self.instances.examples(narrower)
         return [self.finding(self.pointer(wider, narrower, keyword), reason, path, examples)]
-
-
-def _resolve(location: Location) -> Location:
-    from formrelay.registry.refs import resolve
-
-    return resolve(location)
 
 
 def _place(location: Location) -> tuple[int, str, frozenset[str]]:

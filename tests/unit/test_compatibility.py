@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from formrelay.registry import patterns
 from formrelay.registry.compatibility import (
     NO_WITNESS,
     Incompatibility,
@@ -114,6 +115,19 @@ def test_every_incompatibility_is_reported() -> None:
         "/properties/b/minimum",
     }
     assert verdict.as_dict()["compatible"] is False
+
+
+def test_pointers_name_the_new_schemas_keyword_else_the_previous_ones() -> None:
+    by_reference = {
+        "definitions": {"short": {"type": "string", "maxLength": 5}},
+        "properties": {"a": {"$ref": "#/definitions/short"}},
+    }
+    inline = {"properties": {"a": {"type": "string", "maxLength": 3}}}
+    incompatible_at(by_reference, inline, "BACKWARD", "/properties/a/maxLength")
+    incompatible_at(inline, by_reference, "FORWARD", "/definitions/short/maxLength")
+    # The new version dropped the bound: only the previous one has the keyword.
+    unbounded = {"properties": {"a": {"type": "string"}}}
+    incompatible_at(inline, unbounded, "FORWARD", "/properties/a/maxLength")
 
 
 # -- types --------------------------------------------------------------------------------
@@ -409,7 +423,18 @@ def test_array_counts_and_uniqueness() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [{"type": "strin"}, {"minLength": -1}, {"pattern": "(("}, {"$ref": "#/definitions/missing"}],
+    [
+        {"type": "strin"},
+        {"minLength": -1},
+        {"pattern": "(("},
+        {"$ref": "#/definitions/missing"},
+        # A reference loop that never reaches a property or item: validators recurse forever.
+        {"not": {"allOf": [{"$ref": "#"}]}},
+        # Another draft: fastjsonschema would validate it by that draft's rules.
+        {"$schema": "http://json-schema.org/draft-04/schema#", "type": "string"},
+        # jsonschema fails on a boolean items beside additionalItems.
+        {"type": "array", "items": True, "additionalItems": False},
+    ],
 )
 def test_an_invalid_schema_is_refused_with_where_and_what(schema: Any) -> None:
     with pytest.raises(InvalidSchemaError, match="new schema"):
@@ -504,6 +529,19 @@ def test_a_reference_to_another_document_is_undecided() -> None:
     verdict = diff({"type": "string"}, {"$ref": "https://example.com/other.json"}, "BACKWARD")
     assert verdict.compatible is None
     assert verdict.as_dict()["undecided"][0]["pointer"] == ""
+
+
+def test_content_keywords_only_one_validator_checks_are_undecided() -> None:
+    new = {"type": "string", "contentMediaType": "application/json"}
+    verdict = diff({"type": "string"}, new, "BACKWARD")
+    assert (verdict.compatible, verdict.undecided[0].pointer) == (None, "/contentMediaType")
+
+
+def test_a_reference_to_an_anchor_is_undecided() -> None:
+    new = obj({"a": {"$ref": "#code"}}, definitions={"code": {"$id": "#code", "type": "string"}})
+    verdict = diff(obj({"a": {"type": "string"}}), new, "BACKWARD")
+    assert verdict.compatible is None
+    assert verdict.undecided[0].pointer == "/properties/a"
 
 
 def test_not_with_an_overlap_no_candidate_finds_is_undecided() -> None:
@@ -637,3 +675,19 @@ def test_contains() -> None:
         {"type": "array", "contains": {"type": "integer"}},
         {"type": "array", "contains": {"type": "number"}},
     )
+
+
+def test_a_pattern_whose_automaton_would_explode_is_not_modelled() -> None:
+    # Given (a|b)*a(a|b){12} (a DFA of 2^13 states), Then no automaton is built for it
+    # and a change of it is never called compatible.
+    old = {"type": "string", "pattern": "^(a|b)*a(a|b){12}$"}
+    new = {"type": "string", "pattern": "^(a|b)*b(a|b){12}$"}
+    assert patterns.language(old["pattern"]) is None
+    assert diff(old, new, "BACKWARD").compatible is not True
+
+
+def test_a_pattern_region_holding_only_declared_names_is_empty() -> None:
+    # "^a$" matches only the declared "a", whose value was a string already: nothing left.
+    old = obj({"a": {"type": "string"}}, patternProperties={"^a$": {}}, additionalProperties=False)
+    new = {**old, "patternProperties": {"^a$": {"type": "string"}}}
+    compatible(old, new, "FULL")
