@@ -213,7 +213,8 @@ def _pattern_findings(
     if outcome is not None and not outcome:
         return []
     decided = outcome is not None
-    values = (outcome or []) + _strings(narrower, low, high) + _ODD_STRINGS
+    guesses = [] if decided else patterns.outside(theirs, low, high, pattern, guessing=True)
+    values = (outcome or guesses or []) + _strings(narrower, low, high) + _ODD_STRINGS
     subject = "strings that do not match it"
     found = _string_finding(prover, wider, narrower, path, "pattern", subject, values, decided)
     if decided:

@@ -12,7 +12,9 @@ where it can only make the checker more cautious. Anything else is "not modelled
 from __future__ import annotations
 
 import re
+from collections import Counter, deque
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from greenery import Fsm, parse
@@ -20,6 +22,7 @@ from greenery import Fsm, parse
 _UNICODE_WIDE = "dDwWsS"
 _UNSUPPORTED = "bBAZzG0123456789kpPuxcNU"
 _OTHER_CHARS = ("~", "\u00e9")
+_CHARS_PER_CLASS = 3  # example strings try this many characters of each class
 _LONGEST = 200
 # greenery's automata grow with counted repetition ({11,30}); past this many expanded
 # atoms a pattern is not modelled, so one check stays within milliseconds, not seconds.
@@ -144,12 +147,33 @@ def language(pattern: str, wide_allowed: bool = False) -> Fsm | None:
 
 
 def strings_of(machine: Fsm, limit: int = 6) -> list[str]:
-    """A few of the shortest strings a language holds."""
+    """A few of the shortest strings a language holds.
+
+    Not greenery's `Fsm.strings`: it extends every string by every character of each
+    class, so reaching the strings of length 6 of "[a-z]{6,}" walks 26**5 prefixes
+    (a minute). This walks states breadth first instead, each state at most `limit`
+    times and each class by a few of its characters: shortest strings first, in
+    time bounded by states x classes.
+    """
+    live = {state for state in machine.states if machine.islive(state)}
+    if machine.initial not in live:
+        return []
     out: list[str] = []
-    for text in machine.strings(_OTHER_CHARS):
-        out.append(text)
-        if len(out) >= limit:
-            break
+    visits: Counter[Any] = Counter()
+    queue: deque[tuple[str, Any]] = deque([("", machine.initial)])
+    while queue and len(out) < limit:
+        text, state = queue.popleft()
+        if visits[state] >= limit:
+            continue
+        visits[state] += 1
+        if state in machine.finals:
+            out.append(text)
+        for charclass, target in sorted(machine.map[state].items()):
+            if target not in live:
+                continue
+            chars = _OTHER_CHARS if charclass.negated else charclass.get_chars()
+            for char in islice(chars, _CHARS_PER_CLASS):
+                queue.append((text + char, target))
     return out
 
 
@@ -192,15 +216,19 @@ def strings_matching_all(every: tuple[str, ...], low: int, high: int | None) -> 
         return []
 
 
-def outside(narrower: list[str], low: int, high: int | None, wider: str) -> list[str] | None:
+def outside(
+    narrower: list[str], low: int, high: int | None, wider: str, guessing: bool = False
+) -> list[str] | None:
     """Strings every narrower pattern and the lengths accept but wider does not ([]: none).
 
     None when a pattern is not modelled (the narrower side must be exact; the wider
-    side may be an under-approximation).
+    side may be an under-approximation). With `guessing`, the narrower side too is
+    read in its ASCII approximation: the answer then proves nothing, and its strings
+    are candidates only, for the validators to confirm.
     """
     machine = length_language(low, high)
     for pattern in narrower:
-        language_of = language(pattern)
+        language_of = language(pattern, wide_allowed=guessing)
         if language_of is None:
             return None
         machine = machine & language_of

@@ -229,6 +229,30 @@ def test_patterns_are_compared_as_languages() -> None:
     compatible({"type": "string", "pattern": "^ab"}, {"type": "string", "pattern": "ab"})
 
 
+def test_a_length_cap_on_an_open_pattern_is_shown_by_the_shortest_longer_string() -> None:
+    # Given [a-z]+ capped at five letters, Then six letters were accepted and are refused
+    # (found by walking the automaton's states, not every string of five letters first).
+    verdict = incompatible_at(
+        {"type": "string", "pattern": "^[a-z]+$"},
+        {"type": "string", "pattern": "^[a-z]{1,5}$"},
+        "BACKWARD",
+        "/pattern",
+    )
+    assert verdict.incompatibilities[0].witness == "aaaaaa"
+
+
+def test_patterns_outside_the_exact_subset_still_yield_confirmed_witnesses() -> None:
+    # Given \d (Unicode digits, not modelled exactly) in a zip code that gains a suffix,
+    # Then FORWARD is refuted by a string of the new form, confirmed by both validators.
+    verdict = incompatible_at(
+        {"type": "string", "pattern": "^\\d{5}$"},
+        {"type": "string", "pattern": "^\\d{5}(-\\d{4})?$"},
+        "FORWARD",
+        "/pattern",
+    )
+    assert "-" in verdict.incompatibilities[0].witness
+
+
 def test_formats() -> None:
     verdict = incompatible_at(
         {"type": "string"}, {"type": "string", "format": "email"}, "BACKWARD", "/format"
