@@ -7,3 +7,11 @@ from formrelay.domain.errors import FormrelayError
 
 class InvalidSchemaError(FormrelayError):
     """A document is not a valid JSON Schema (draft-07)."""
+
+
+class EventRegistryError(FormrelayError):
+    """The event-schema registry on disk is broken: its manifest or version layout."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
