@@ -186,8 +186,7 @@ def _compare(
         for finding in findings:
             instance = witness(finding, narrower, wider, judge, prover.instances)
             if instance is MISSING:
-                suffix = " (no instance showing it was found)" if finding.decided else ""
-                open_.append(Undecided(finding.pointer, finding.reason + suffix))
+                open_.append(Undecided(finding.pointer, finding.undecided_reason()))
             else:
                 found.append(
                     Incompatibility(finding.pointer, finding.reason, direction, instance, against)

@@ -29,6 +29,15 @@ class Finding:
     reason: str
     candidates: tuple[Candidate, ...] = field(default=(), compare=False)
     decided: bool = True
+    unproven: str = ""  # what to say when no witness turns up, if not reason
+
+    def undecided_reason(self) -> str:
+        """The reason an undecided place is reported with."""
+        if self.unproven:
+            return self.unproven
+        return (
+            self.reason if not self.decided else self.reason + " (no instance showing it was found)"
+        )
 
 
 class BudgetExceeded(Exception):

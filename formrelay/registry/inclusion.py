@@ -29,6 +29,7 @@ from formrelay.registry.refs import Document, Location, UnresolvableReference, c
 from formrelay.registry.validators import Judge
 
 _ENUMERATION_LIMIT = 64
+_DEEPEST = 150  # nested comparisons at once: far below Python's recursion limit
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Budget:
     def tick(self) -> None:
         """Count a step; raise BudgetExceeded past the budget."""
         self._used += 1
-        if self._used > self.steps or (self._used % 64 == 0 and time.monotonic() > self._deadline):
+        if self._used > self.steps or (self._used % 64 == 1 and time.monotonic() > self._deadline):
             raise BudgetExceeded(f"the check ran out of its budget ({self.seconds} s)")
 
 
@@ -166,6 +167,12 @@ class Prover:
                 return []  # co-inductive: assumed while it is being shown
             return [
                 self.finding(resolved.pointer, "a $ref cycle consumes no input", path, [], False)
+            ]
+        if len(self._active) > _DEEPEST:
+            return [
+                self.finding(
+                    resolved.pointer, "the schemas nest too deep to compare", path, [], False
+                )
             ]
         self._active[key] = len(path)
         try:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from formrelay.registry import facts, keys
 from formrelay.registry.findings import Finding, InstancePath
 from formrelay.registry.instances import NOTHING, array_of_length
-from formrelay.registry.refs import Location
+from formrelay.registry.refs import Location, UnresolvableReference, resolve
 
 if TYPE_CHECKING:
     from formrelay.registry.inclusion import Prover
@@ -39,8 +39,22 @@ def longest(narrower: list[Location]) -> int | None:
             and location.keyword("additionalItems") is False
         ):
             limits.append(len(location.keyword("items")))
+    for index in range(keys.tuple_length(narrower) + 1):
+        if not _reachable(keys.conjunction_item(narrower, index)):
+            limits.append(index)
+            break
     known = [limit for limit in limits if limit is not None]
     return min(known) if known else None
+
+
+def _reachable(subschemas: list[Location]) -> bool:
+    for location in subschemas:
+        try:
+            if resolve(location).schema is False:
+                return False
+        except UnresolvableReference:
+            continue
+    return True
 
 
 def _items(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from formrelay.registry import facts, keys
 from formrelay.registry.findings import Candidate, Finding, InstancePath
-from formrelay.registry.refs import Location, UnresolvableReference, resolve
+from formrelay.registry.refs import Document, Location, UnresolvableReference, resolve
 
 if TYPE_CHECKING:
     from formrelay.registry.inclusion import Prover
@@ -43,15 +43,52 @@ def findings(
 def _any_of(
     prover: Prover, wider: Location, narrower: list[Location], path: InstancePath
 ) -> list[Finding]:
+    branches = [wider.child("anyOf", i) for i in range(len(wider.keyword("anyOf")))]
     tried: list[Finding] = []
-    for index in range(len(wider.keyword("anyOf"))):
-        found = prover.includes(wider.child("anyOf", index), narrower, path)
+    for branch in branches:
+        found = prover.includes(branch, narrower, path)
         if not found:
             return []
         tried += found
-    reason = "no single anyOf alternative accepts every value of the other version: "
-    reason += prover.comparison.say("values no alternative takes")
-    return [_unsettled(prover, wider, narrower, path, "anyOf", reason, tried)]
+    if _fits_by_type(prover, branches, narrower, path):
+        return []
+    reason = "anyOf: " + prover.comparison.say("values no alternative takes")
+    unproven = (
+        "anyOf: the checker cannot show that every value of the other version fits an alternative"
+    )
+    return [_unsettled(prover, wider, narrower, path, "anyOf", (reason, unproven), tried)]
+
+
+def _fits_by_type(
+    prover: Prover, branches: list[Location], narrower: list[Location], path: InstancePath
+) -> bool:
+    """Whether the narrower values of each JSON type fit some alternative."""
+    names = type_names(facts.conjunction_kinds(narrower))
+    if len(names) < 2:
+        return False
+    return all(
+        any(prover.holds(b, [*narrower, _typed(name)], path) for b in branches) for name in names
+    )
+
+
+def type_names(kinds: frozenset[str]) -> list[str]:
+    """The draft-07 type names that cover these kinds (number for any fraction)."""
+    names: list[str] = [k for k in ("null", "boolean", "string", "array", "object") if k in kinds]
+    if "fraction" in kinds:
+        names.append("number")
+    elif "integer" in kinds:
+        names.append("integer")
+    return names
+
+
+_TYPED: dict[str, Location] = {}
+
+
+def _typed(name: str) -> Location:
+    if name not in _TYPED:
+        schema = {"type": name}
+        _TYPED[name] = Location(schema, "", Document(schema, f"values of type {name}"))
+    return _TYPED[name]
 
 
 def _one_of(
@@ -67,9 +104,10 @@ def _one_of(
         if not found and all(disjoint(prover, narrower, [o]) for o in others):
             return []
         tried += found
-    reason = "oneOf: the checker cannot show each value matches exactly one alternative; "
-    reason += prover.comparison.say("values matching none or several")
-    return [_unsettled(prover, wider, narrower, path, "oneOf", reason, tried)]
+    reason = "oneOf: " + prover.comparison.say("values matching no alternative or several")
+    unproven = "oneOf: the checker cannot show that each value of the other version"
+    unproven += " matches exactly one alternative"
+    return [_unsettled(prover, wider, narrower, path, "oneOf", (reason, unproven), tried)]
 
 
 def _same_choices(
@@ -92,12 +130,12 @@ def _not(
     for location in narrower:
         if location.has("not") and prover.holds(location.child("not"), [negated], path):
             return []
-    reason = "not: the checker cannot show the other version's values avoid the negated schema; "
-    reason += prover.comparison.say("values the negated schema matches")
-    values = [
-        v for v in prover.instances.examples(narrower) if prover.judge.sub_accepts(negated, v)
-    ]
-    return [_unsettled(prover, wider, narrower, path, "not", reason, [], values)]
+    reason = "not: " + prover.comparison.say("values the negated schema matches")
+    unproven = (
+        "not: the checker cannot show that the other version's values avoid the negated schema"
+    )
+    values = prover.instances.examples([*narrower, negated])
+    return [_unsettled(prover, wider, narrower, path, "not", (reason, unproven), [], values)]
 
 
 def _if_then_else(
@@ -118,9 +156,10 @@ def _if_then_else(
         return []
     if disjoint(prover, narrower, [condition]) and fits(otherwise):
         return []
-    reason = "if/then/else: the checker cannot show the other version's values meet it; "
-    reason += prover.comparison.say("values failing then or else")
-    return [_unsettled(prover, wider, narrower, path, "if", reason, [])]
+    reason = "if/then/else: " + prover.comparison.say("values failing then or else")
+    unproven = "if/then/else: the checker cannot show that the other version's values meet it"
+    values = prover.instances.examples([*narrower, condition]) + prover.instances.examples(narrower)
+    return [_unsettled(prover, wider, narrower, path, "if", (reason, unproven), [], values)]
 
 
 def _same_condition(prover: Prover, wider: Location, theirs: Location, path: InstancePath) -> bool:
@@ -140,14 +179,15 @@ def _unsettled(
     narrower: list[Location],
     path: InstancePath,
     keyword: str,
-    reason: str,
+    reasons: tuple[str, str],
     tried: list[Finding],
     values: list[object] | None = None,
 ) -> Finding:
     pool = values if values is not None else prover.instances.examples(narrower)
     found = tuple(Candidate(path, v) for v in prover.refuted(wider, narrower, pool))
     nested = tuple(c for f in tried for c in f.candidates)
-    return Finding(prover.pointer(wider, narrower, keyword), reason, found + nested, False)
+    pointer = prover.pointer(wider, narrower, keyword)
+    return Finding(pointer, reasons[0], found + nested, False, reasons[1])
 
 
 def disjoint(prover: Prover, one: list[Location], other: list[Location], depth: int = 0) -> bool:

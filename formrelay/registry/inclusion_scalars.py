@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from formrelay.registry.inclusion import Prover
 
 _HALF = Fraction(1, 2)
+# Strings that tell Unicode-wide classes (\d, \w, \s) and anchors apart from ASCII ones.
+_ODD_STRINGS = ["", "a", "0", "A", " ", "\u0663", "\u00e9", "\u00a0", "a\n", "-", "_"]
 
 
 def number_findings(
@@ -202,11 +205,15 @@ def _pattern_findings(
     if outcome is not None and not outcome:
         return []
     decided = outcome is not None
-    values = (outcome or []) + _strings(narrower, low, high) + ["", "a", "0", "A", " "]
+    values = (outcome or []) + _strings(narrower, low, high) + _ODD_STRINGS
     subject = "strings that do not match it"
-    if not decided:
-        subject += " (the checker cannot compare these patterns)"
-    return [_string_finding(prover, wider, narrower, path, "pattern", subject, values, decided)]
+    found = _string_finding(prover, wider, narrower, path, "pattern", subject, values, decided)
+    if decided:
+        return [found]
+    change = prover.change("pattern", pattern, theirs[0] if theirs else None)
+    unproven = f"{change}: the checker cannot compare these patterns"
+    unproven += " and found no string telling them apart"
+    return [replace(found, unproven=unproven)]
 
 
 def _format_findings(
@@ -217,8 +224,11 @@ def _format_findings(
     if name in theirs:
         return []
     values = [s for f in theirs for s in formats.samples_of(f)] + formats.other_format_samples(name)
-    if not formats.known(name):
-        subject = f"strings (the format {name!r} is not one the registry checks)"
-        return [_string_finding(prover, wider, narrower, path, "format", subject, values, False)]
     subject = f"strings that are not {name}"
-    return [_string_finding(prover, wider, narrower, path, "format", subject, values)]
+    found = _string_finding(prover, wider, narrower, path, "format", subject, values)
+    if formats.known(name):
+        return [found]
+    change = prover.change("format", name, theirs[0] if theirs else None)
+    unproven = f"{change}: the reference validator does not check the format {name!r},"
+    unproven += " so no string refused by both validators can be shown"
+    return [replace(found, decided=False, unproven=unproven)]

@@ -17,7 +17,7 @@ from formrelay.registry import facts, keys
 from formrelay.registry.conjunctions import flatten, split
 from formrelay.registry.findings import InstancePath
 from formrelay.registry.formats import samples_of
-from formrelay.registry.patterns import example_strings
+from formrelay.registry.patterns import example_strings, strings_matching_all
 from formrelay.registry.refs import Location, UnresolvableReference
 from formrelay.registry.validators import Judge
 
@@ -276,6 +276,9 @@ def strings(locations: Sequence[Location]) -> list[Any]:
     low = facts.max_of(locations, "minLength") or 0
     high = facts.min_of(locations, "maxLength")
     out: list[str] = []
+    every = tuple(loc.keyword("pattern") for loc in locations if loc.has("pattern"))
+    if len(every) > 1:
+        out += strings_matching_all(every, low, high)
     for loc in locations:
         if loc.has("format"):
             out += samples_of(loc.keyword("format"))

@@ -18,7 +18,7 @@ from typing import Any
 from greenery import Fsm, parse
 
 _UNICODE_WIDE = "dDwWsS"
-_UNSUPPORTED = "bBAZzG123456789kpPuxc"
+_UNSUPPORTED = "bBAZzG0123456789kpPuxcNU"
 _OTHER_CHARS = ("~", "\u00e9")
 _LONGEST = 200
 _ANYTHING = parse(".*").to_fsm()
@@ -143,6 +143,21 @@ def example_strings(pattern: str, low: int = 0, high: int | None = None) -> list
         printable = bounded & _PRINTABLE
         return strings_of(printable, 3) or strings_of(bounded, 3) or strings_of(machine, 3)
     except Exception:  # greenery can fail deep inside on odd classes; examples are optional
+        return []
+
+
+@lru_cache(maxsize=256)
+def strings_matching_all(every: tuple[str, ...], low: int, high: int | None) -> list[str]:
+    """A few strings every pattern accepts, of a length between low and high."""
+    machine = length_language(low, high)
+    for pattern in every:
+        language_of = language(pattern, wide_allowed=True)
+        if language_of is None:
+            return []
+        machine = machine & language_of
+    try:
+        return strings_of(machine & _PRINTABLE, 3) or strings_of(machine, 3)
+    except Exception:  # examples are optional; greenery may fail on odd classes
         return []
 
 

@@ -416,3 +416,224 @@ def test_an_invalid_schema_is_refused_with_where_and_what(schema: Any) -> None:
         diff({"type": "string"}, schema, "BACKWARD")
     with pytest.raises(InvalidSchemaError, match="previous"):
         diff(schema, {"type": "string"}, "NONE")
+
+
+# -- combinators ------------------------------------------------------------------------
+
+
+def test_all_of_on_either_side() -> None:
+    base = {"type": "string"}
+    compatible({"allOf": [base, {"maxLength": 3}]}, {"allOf": [base, {"maxLength": 5}]})
+    incompatible_at(
+        {"allOf": [base]}, {"allOf": [base, {"maxLength": 5}]}, "BACKWARD", "/allOf/1/maxLength"
+    )
+
+
+def test_any_of_alternatives_are_matched_one_by_one_and_by_type() -> None:
+    compatible({"type": "integer"}, {"anyOf": [{"type": "string"}, {"type": "number"}]})
+    compatible(
+        {"type": ["string", "integer"]}, {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+    )
+    verdict = incompatible_at(
+        {"anyOf": [{"type": "string"}, {"type": "number"}]},
+        {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        "BACKWARD",
+        "/anyOf",
+    )
+    assert verdict.incompatibilities[0].witness == 0.5
+
+
+def test_one_of_kept_as_it_was_is_compatible() -> None:
+    choice = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+    compatible(choice, {**choice, "title": "renamed"}, "FULL")
+
+
+def test_one_of_with_disjoint_alternatives() -> None:
+    kind_a = obj({"kind": {"const": "a"}}, required=["kind"])
+    kind_b = obj({"kind": {"const": "b"}}, required=["kind"])
+    compatible(kind_a, {"oneOf": [kind_a, kind_b]})
+
+
+def test_one_of_whose_alternatives_overlap_on_a_value_is_shown_by_it() -> None:
+    overlapping = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "integer", "maximum": 0}]}
+    verdict = incompatible_at({"type": "integer"}, overlapping, "BACKWARD", "/oneOf")
+    assert verdict.incompatibilities[0].witness == 0  # matches both alternatives
+
+
+def test_not() -> None:
+    compatible({"type": "string"}, {"not": {"type": "integer"}})
+    verdict = incompatible_at(
+        {"type": "integer"}, {"not": {"type": "integer", "minimum": 5}}, "BACKWARD", "/not"
+    )
+    assert verdict.incompatibilities[0].witness == 5
+    # The narrower side negating more is included.
+    compatible({"not": {"type": ["integer", "string"]}}, {"not": {"type": "integer"}})
+
+
+def test_if_then_else_kept_or_added() -> None:
+    conditional = {"if": obj({"a": {"const": 1}}, required=["a"]), "then": {"required": ["b"]}}
+    compatible(conditional, {**conditional, "title": "t"}, "FULL")
+    verdict = incompatible_at({"type": "object"}, conditional, "BACKWARD", "/if")
+    assert verdict.incompatibilities[0].witness == {"a": 1}
+
+
+# -- undecided ---------------------------------------------------------------------------
+
+
+def test_patterns_outside_the_modelled_subset_are_undecided_without_a_witness() -> None:
+    # Lookaheads cannot be compared; and no candidate string tells these two apart.
+    old = {"type": "string", "pattern": "^(?=.*[0-9])[a-z0-9]{8}$"}
+    new = {"type": "string", "pattern": "^(?=.*[0-9])[a-z0-9]{8}$|^x$"}
+    verdict = diff(old, new, "BACKWARD")
+    assert verdict.compatible is None
+    assert [u.pointer for u in verdict.undecided] == ["/pattern"]
+
+
+def test_a_format_only_one_validator_checks_is_undecided() -> None:
+    verdict = diff({"type": "string"}, {"type": "string", "format": "hostname"}, "BACKWARD")
+    assert verdict.compatible is None
+    assert verdict.undecided[0].pointer == "/format"
+
+
+def test_an_unknown_format_is_undecided() -> None:
+    verdict = diff({"type": "string"}, {"type": "string", "format": "tenant-code"}, "BACKWARD")
+    assert (verdict.compatible, verdict.undecided[0].pointer) == (None, "/format")
+
+
+def test_a_reference_to_another_document_is_undecided() -> None:
+    verdict = diff({"type": "string"}, {"$ref": "https://example.com/other.json"}, "BACKWARD")
+    assert verdict.compatible is None
+    assert verdict.as_dict()["undecided"][0]["pointer"] == ""
+
+
+def test_not_with_an_overlap_no_candidate_finds_is_undecided() -> None:
+    verdict = diff(
+        {"type": "string", "minLength": 30},
+        {"not": {"type": "string", "pattern": "(?=q)"}},
+        "BACKWARD",
+    )
+    assert verdict.compatible is None
+    assert verdict.undecided[0].pointer == "/not"
+
+
+def test_a_tiny_budget_is_undecided_not_compatible() -> None:
+    big = obj({f"p{i}": {"type": "string", "maxLength": i + 1} for i in range(60)})
+    verdict = check([big], {**big, "title": "t", "required": ["p0"]}, "FULL", budget_seconds=0.0)
+    assert verdict.compatible is None
+    assert "budget" in verdict.undecided[0].reason
+
+
+# -- $ref and recursion -----------------------------------------------------------------
+
+
+def linked_list(value: dict[str, Any]) -> dict[str, Any]:
+    node = obj({"value": value, "next": {"$ref": "#/definitions/node"}}, required=["value"])
+    return {"definitions": {"node": node}, "$ref": "#/definitions/node"}
+
+
+def test_a_recursive_linked_list_is_compatible_with_itself_and_a_widening() -> None:
+    compatible(linked_list({"type": "integer"}), linked_list({"type": "integer"}), "FULL")
+    compatible(linked_list({"type": "integer"}), linked_list({"type": "number"}))
+
+
+def test_a_narrowed_leaf_in_a_recursive_list_is_found_with_a_whole_witness() -> None:
+    verdict = incompatible_at(
+        linked_list({"type": "integer"}),
+        linked_list({"type": "integer", "minimum": 0}),
+        "BACKWARD",
+        "/definitions/node/properties/value/minimum",
+    )
+    assert verdict.incompatibilities[0].witness == {"value": -1}
+
+
+def tree(label: dict[str, Any]) -> dict[str, Any]:
+    return obj({"label": label, "children": {"type": "array", "items": {"$ref": "#"}}})
+
+
+def test_a_tree_through_the_root_reference() -> None:
+    compatible(tree({"type": "string"}), tree({"type": "string"}), "FULL")
+    verdict = incompatible_at(
+        tree({"type": "string"}),
+        tree({"type": "string", "maxLength": 3}),
+        "BACKWARD",
+        "/properties/label/maxLength",
+    )
+    assert verdict.incompatibilities[0].witness == {"label": "aaaa"}
+    compatible(tree({"type": "string", "maxLength": 3}), tree({"type": "string"}))
+
+
+def test_a_reference_into_properties() -> None:
+    old = obj({"a": {"type": "string"}, "b": {"$ref": "#/properties/a"}})
+    new = obj({"a": {"type": "string", "maxLength": 2}, "b": {"$ref": "#/properties/a"}})
+    verdict = incompatible_at(old, new, "BACKWARD", "/properties/a/maxLength")
+    assert {tuple(i.witness) for i in verdict.incompatibilities} <= {("a",), ("b",)}
+
+
+# -- boolean schemas --------------------------------------------------------------------
+
+
+def test_boolean_schemas_at_the_root() -> None:
+    compatible({"type": "string"}, True)
+    compatible(False, {"type": "string"})
+    compatible(True, {})
+    incompatible_at(True, {"type": "string"}, "BACKWARD", "/type")
+    incompatible_at(True, False, "BACKWARD", "")
+
+
+def test_boolean_schemas_inside() -> None:
+    old = obj({"a": True, "b": False})
+    compatible(old, obj({"a": {}, "b": {"type": "string"}}))
+    incompatible_at(old, obj({"a": False, "b": False}), "BACKWARD", "/properties/a")
+    compatible({"type": "array", "items": False}, {"type": "array", "maxItems": 0})
+
+
+# -- dependencies, propertyNames, contains ---------------------------------------------
+
+
+def test_property_dependencies() -> None:
+    verdict = incompatible_at(
+        {"type": "object"},
+        {"type": "object", "dependencies": {"card": ["cvc"]}},
+        "BACKWARD",
+        "/dependencies/card",
+    )
+    assert "card" in verdict.incompatibilities[0].witness
+    compatible(
+        {"type": "object", "dependencies": {"card": ["cvc", "exp"]}},
+        {"type": "object", "dependencies": {"card": ["cvc"]}},
+    )
+
+
+def test_schema_dependencies() -> None:
+    added = {
+        "type": "object",
+        "dependencies": {"card": obj({"cvc": {"type": "string"}}, required=["cvc"])},
+    }
+    incompatible_at({"type": "object"}, added, "BACKWARD", "/dependencies/card")
+    compatible(added, {"type": "object"})
+
+
+def test_property_names() -> None:
+    verdict = incompatible_at(
+        {"type": "object"},
+        {"type": "object", "propertyNames": {"maxLength": 3}},
+        "BACKWARD",
+        "/propertyNames",
+    )
+    assert all(len(name) > 3 for name in verdict.incompatibilities[0].witness)
+    closed = obj({"abc": {}}, additionalProperties=False)
+    compatible(closed, {**closed, "propertyNames": {"maxLength": 3}})
+
+
+def test_contains() -> None:
+    verdict = incompatible_at(
+        {"type": "array"},
+        {"type": "array", "contains": {"type": "integer"}},
+        "BACKWARD",
+        "/contains",
+    )
+    assert verdict.incompatibilities[0].witness == []
+    compatible(
+        {"type": "array", "contains": {"type": "integer"}},
+        {"type": "array", "contains": {"type": "number"}},
+    )
