@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from formrelay.cli.forms import FormSchemaError, read_schema
-from formrelay.registry.compatibility import NO_WITNESS, Incompatibility, Mode, Verdict, diff
+from formrelay.registry.compatibility import NO_WITNESS, Mode, Verdict, diff
 from formrelay.registry.errors import EventRegistryError, InvalidSchemaError
 from formrelay.registry.event_registry import VersionVerdict, check_registry
 from formrelay.registry.schemas import schemas_root
@@ -109,7 +109,7 @@ def _diff(args: argparse.Namespace) -> int:
         print(json.dumps(verdict.as_dict()))
     else:
         print(f"{verdict.mode.value}: {_summary(verdict)}")
-        for line in _reasons(verdict, transitive=False):
+        for line in _reasons(verdict):
             print(line)
     return exit_code(verdict.compatible)
 
@@ -125,7 +125,7 @@ def _check(args: argparse.Namespace) -> int:
         first = " (first version)" if judged.version == 1 else ""
         row = f"{judged.event_type:<{width}}  v{judged.version:<3} {judged.mode.value:<19}"
         print(f"{row}  {_summary(judged.verdict)}{first}")
-        for line in _reasons(judged.verdict, transitive=True):
+        for line in _reasons(judged.verdict, judged):
             print(line)
     types = len({v.event_type for v in verdicts})
     print(f"{types} event types, {len(verdicts)} versions: {_tally(verdicts)}")
@@ -161,11 +161,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _reasons(verdict: Verdict, *, transitive: bool) -> list[str]:
+def _reasons(verdict: Verdict, judged: VersionVerdict | None = None) -> list[str]:
     """Every incompatibility (pointer, direction, reason, witness) and every undecided place."""
     lines = []
     for found in verdict.incompatibilities:
-        lines.append(f"  {found.pointer or '/'} ({_where(found, transitive)}): {found.reason}")
+        where = found.direction
+        if judged is not None:
+            where += f", against v{judged.against(found)}"
+        lines.append(f"  {found.pointer or '/'} ({where}): {found.reason}")
         if found.witness is NO_WITNESS:
             lines.append("    no witness found")
         else:
@@ -173,12 +176,6 @@ def _reasons(verdict: Verdict, *, transitive: bool) -> list[str]:
     for open_ in verdict.undecided:
         lines.append(f"  {open_.pointer or '/'} (undecided): {open_.reason}")
     return lines
-
-
-def _where(found: Incompatibility, transitive: bool) -> str:
-    if transitive and found.against_version is not None:
-        return f"{found.direction}, against v{found.against_version}"
-    return found.direction
 
 
 def _compact(value: Any) -> str:
@@ -196,7 +193,7 @@ def _types_document(verdicts: Sequence[VersionVerdict]) -> list[dict[str, Any]]:
         document = judged.verdict.as_dict()
         # a version's reasons also say which earlier version and which direction they fail
         document["incompatibilities"] = [
-            {**i.as_dict(), "direction": i.direction, "against_version": i.against_version}
+            {**i.as_dict(), "direction": i.direction, "against_version": judged.against(i)}
             for i in judged.verdict.incompatibilities
         ]
         del document["mode"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from formrelay.registry.compatibility import Mode, Verdict, check
+from formrelay.registry.compatibility import Incompatibility, Mode, Verdict, check
 from formrelay.registry.errors import EventRegistryError, InvalidSchemaError
 from formrelay.registry.validators import ensure_valid
 
@@ -42,6 +42,10 @@ class VersionVerdict:
     version: int
     mode: Mode
     verdict: Verdict
+
+    def against(self, found: Incompatibility) -> int:
+        """The earlier version a reason fails against (unnamed when only one was compared)."""
+        return found.against_version if found.against_version is not None else self.version - 1
 
 
 def read_manifest(root: Path) -> dict[str, Mode]:
