@@ -9,6 +9,21 @@ A verdict lists every incompatibility found, each with the JSON pointer it is at
 a plain reason and, where a bounded search found one, a witness: an instance one
 schema accepts and the other rejects, re-checked with a validator before it is
 reported. What the checker cannot decide is listed as undecided, never passed.
+
+- Semantics are instance sets (draft-07): BACKWARD(old, new) holds when every instance
+  of old is an instance of new (inclusion.Prover.includes(new, old)).
+- Pointers are JSON pointers into the SCHEMA, at the keyword that decides
+  ("/properties/email/maxLength", "/required"): in the new schema where it has that
+  keyword, else in the previous one. The root is "".
+- Witnesses are whole instances of the root schema, confirmed by jsonschema
+  (Draft7Validator with its FORMAT_CHECKER) and by fastjsonschema (CompiledSchema, the
+  registry's validator): accepted by one version and refused by the other in the
+  incompatibility's direction. Every incompatibility has a witness; a place where a
+  rule found a difference but no confirmed witness is reported undecided.
+- against_version is the 1-based index into `previous` of the version compared with;
+  None when `previous` holds a single version.
+- A budget (time and steps, DEFAULT_BUDGET_SECONDS for the whole check) bounds the
+  work; what it cuts short is undecided.
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ KIND_NAMES = {
     "object": "object",
 }
 
-# Keywords that change what validates in draft-07 (the rest are annotations, and
-# contentEncoding/contentMediaType are not checked by either validator the registry runs).
+# Keywords that change what validates in draft-07 (the rest are annotations).
+# contentEncoding and contentMediaType count: fastjsonschema checks them, jsonschema does not.
 VALIDATION_KEYWORDS = frozenset(
     {
         "$ref", "type", "enum", "const",
@@ -47,6 +47,7 @@ VALIDATION_KEYWORDS = frozenset(
         "maxProperties", "minProperties", "required", "properties", "patternProperties",
         "additionalProperties", "dependencies", "propertyNames",
         "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
+        "contentEncoding", "contentMediaType",
     }
 )  # fmt: skip
 

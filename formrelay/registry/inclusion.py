@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from formrelay.domain.canonical import canonical_json
-from formrelay.registry import facts
+from formrelay.registry import (
+    facts,
+    inclusion_arrays,
+    inclusion_choices,
+    inclusion_objects,
+    inclusion_scalars,
+)
 from formrelay.registry.conjunctions import flatten, split
 from formrelay.registry.findings import BudgetExceeded, Candidate, Finding, InstancePath
 from formrelay.registry.instances import Instances, kind_of
@@ -189,12 +195,6 @@ class Prover:
         parts = split(narrower)
         if parts is not None:
             return [f for part in parts for f in self.includes(wider, part, path)]
-        from formrelay.registry import (
-            inclusion_arrays,
-            inclusion_choices,
-            inclusion_objects,
-            inclusion_scalars,
-        )
 
         findings = inclusion_choices.findings(self, wider, narrower, path)
         findings += self._kinds(wider, narrower, path)

@@ -123,7 +123,8 @@ def _open_model(
     if not added:  # the new version's rule for other properties is what refuses or admits it
         undeclaring = [wider] if prover.comparison.wider_is_new else narrower
         rules = keys.conjunction_property(undeclaring, name)
-        pointer = rules[0].pointer if rules else undeclaring[0].pointer
+        if rules or undeclaring:
+            pointer = rules[0].pointer if rules else undeclaring[0].pointer
     return Finding(pointer, reason + f" ({found[0].reason})", candidates, decided)
 
 

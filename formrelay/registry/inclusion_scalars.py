@@ -158,6 +158,14 @@ def string_findings(
         findings += _pattern_findings(prover, wider, narrower, path, low, high)
     if wider.has("format"):
         findings += _format_findings(prover, wider, narrower, path)
+    for keyword in ("contentEncoding", "contentMediaType"):
+        if wider.has(keyword) and wider.keyword(keyword) != _first(narrower, keyword):
+            change = prover.change(keyword, wider.keyword(keyword), _first(narrower, keyword))
+            reason = f"{change}: the registry's validator checks {keyword}, the reference"
+            reason += " validator does not, so no witness can be confirmed"
+            findings.append(
+                prover.finding(prover.pointer(wider, narrower, keyword), reason, path, [], False)
+            )
     return findings
 
 

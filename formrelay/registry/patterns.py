@@ -22,6 +22,7 @@ _UNSUPPORTED = "bBAZzG0123456789kpPuxcNU"
 _OTHER_CHARS = ("~", "\u00e9")
 _LONGEST = 200
 _ANYTHING = parse(".*").to_fsm()
+_NOTHING = _ANYTHING - _ANYTHING
 _PRINTABLE = parse("[a-zA-Z0-9 _.@\\-]*").to_fsm()
 
 
@@ -128,6 +129,8 @@ def strings_of(machine: Fsm, limit: int = 6) -> list[str]:
 
 def length_language(low: int, high: int | None) -> Fsm:
     """Strings of a length between low and high."""
+    if high is not None and high < low:
+        return _NOTHING
     upper = "" if high is None else str(high)
     return parse(f".{{{low},{upper}}}").to_fsm()
 

@@ -23,6 +23,12 @@ class Document:
 
     root: Any
     name: str
+    nested_ids: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A "$id" below the root moves the base a local reference resolves against.
+        below = self.root.values() if isinstance(self.root, dict) else []
+        object.__setattr__(self, "nested_ids", any(_has_id(v) for v in below))
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,14 @@ class Location:
         return Location(self.schema, self.pointer, self.document, self.spent | set(names))
 
 
+def _has_id(schema: Any) -> bool:
+    if isinstance(schema, dict):
+        return "$id" in schema or any(_has_id(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_has_id(v) for v in schema)
+    return False
+
+
 def escape(step: str) -> str:
     """One JSON pointer reference token."""
     return step.replace("~", "~0").replace("/", "~1")
@@ -70,6 +84,8 @@ def root_of(document: Document) -> Location:
 
 def at_pointer(document: Document, pointer: str) -> Location:
     """The location a JSON pointer names in document."""
+    if pointer and not pointer.startswith("/"):
+        raise UnresolvableReference(f"#{pointer} names an anchor, not a JSON pointer")
     schema = document.root
     for token in pointer.split("/")[1:] if pointer else []:
         step = unquote(token).replace("~1", "/").replace("~0", "~")
@@ -89,6 +105,8 @@ def resolve(location: Location) -> Location:
         ref = location.keyword("$ref")
         if not isinstance(ref, str) or not ref.startswith("#"):
             raise UnresolvableReference(f"$ref {ref!r} is not a reference into this schema")
+        if location.document.nested_ids:
+            raise UnresolvableReference(f"$ref {ref!r} is read against a nested $id")
         if ref in seen:
             raise UnresolvableReference(f"$ref {ref!r} refers to itself")
         seen.add(ref)

@@ -409,7 +409,18 @@ def test_array_counts_and_uniqueness() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [{"type": "strin"}, {"minLength": -1}, {"pattern": "(("}, {"$ref": "#/definitions/missing"}],
+    [
+        {"type": "strin"},
+        {"minLength": -1},
+        {"pattern": "(("},
+        {"$ref": "#/definitions/missing"},
+        # A reference loop that never reaches a property or item: validators recurse forever.
+        {"not": {"allOf": [{"$ref": "#"}]}},
+        # Another draft: fastjsonschema would validate it by that draft's rules.
+        {"$schema": "http://json-schema.org/draft-04/schema#", "type": "string"},
+        # jsonschema fails on a boolean items beside additionalItems.
+        {"type": "array", "items": True, "additionalItems": False},
+    ],
 )
 def test_an_invalid_schema_is_refused_with_where_and_what(schema: Any) -> None:
     with pytest.raises(InvalidSchemaError, match="new schema"):
@@ -504,6 +515,19 @@ def test_a_reference_to_another_document_is_undecided() -> None:
     verdict = diff({"type": "string"}, {"$ref": "https://example.com/other.json"}, "BACKWARD")
     assert verdict.compatible is None
     assert verdict.as_dict()["undecided"][0]["pointer"] == ""
+
+
+def test_content_keywords_only_one_validator_checks_are_undecided() -> None:
+    new = {"type": "string", "contentMediaType": "application/json"}
+    verdict = diff({"type": "string"}, new, "BACKWARD")
+    assert (verdict.compatible, verdict.undecided[0].pointer) == (None, "/contentMediaType")
+
+
+def test_a_reference_to_an_anchor_is_undecided() -> None:
+    new = obj({"a": {"$ref": "#code"}}, definitions={"code": {"$id": "#code", "type": "string"}})
+    verdict = diff(obj({"a": {"type": "string"}}), new, "BACKWARD")
+    assert verdict.compatible is None
+    assert verdict.undecided[0].pointer == "/properties/a"
 
 
 def test_not_with_an_overlap_no_candidate_finds_is_undecided() -> None:
