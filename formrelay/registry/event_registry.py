@@ -62,10 +62,15 @@ def read_registry(root: Path) -> list[EventTypeHistory]:
     problems: list[str] = []
     modes = _manifest(root, problems)
     events = root / "events"
-    on_disk = {p.name: p for p in events.iterdir() if p.is_dir()} if events.is_dir() else {}
-    if not events.is_dir():
+    on_disk: dict[str, Path] = {}
+    if events.is_dir():
+        for entry in sorted(events.iterdir()):
+            if entry.is_dir():
+                on_disk[entry.name] = entry
+            else:
+                problems.append(f"{entry} is not an event type's directory")
+    else:
         problems.append(f"{events} is not a directory")
-    problems += [f"{events / name} is not an event type's directory" for name in _stray(events)]
     problems += [
         f"event type {name} has schemas but no entry in {MANIFEST}"
         for name in sorted(set(on_disk) - set(modes))
@@ -91,12 +96,6 @@ def check_registry(root: Path) -> list[VersionVerdict]:
             verdict = check(history.schemas[:index], schema, history.mode)
             verdicts.append(VersionVerdict(history.event_type, index + 1, history.mode, verdict))
     return verdicts
-
-
-def _stray(events: Path) -> list[str]:
-    if not events.is_dir():
-        return []
-    return sorted(p.name for p in events.iterdir() if not p.is_dir())
 
 
 def _manifest(root: Path, problems: list[str]) -> dict[str, Mode]:

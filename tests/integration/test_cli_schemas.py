@@ -371,3 +371,16 @@ def test_a_wrong_command_line_exits_4_not_the_undecided_2(
 
     code, _ = usage_error(capsys, "schemas", "diff", same)
     assert code == 4
+
+
+def test_a_missing_manifest_and_a_stray_file_are_each_reported(
+    capsys: pytest.CaptureFixture[str], registry: Path
+) -> None:
+    (registry / MANIFEST).unlink()
+    (registry / "events" / "notes.txt").write_text("not a type", encoding="utf-8")
+
+    code, _, err = run(capsys, "schemas", "check", "--root", str(registry))
+
+    assert code == 4
+    assert f"{registry / MANIFEST} is missing" in err
+    assert "notes.txt is not an event type's directory" in err
