@@ -339,6 +339,20 @@ CHANGES: list[Change] = [
         True,
         False,
     ),
+    C(
+        "property-names-limited",
+        obj({}),
+        obj({}, propertyNames={"maxLength": 3}),
+        False,
+        True,
+    ),
+    C(
+        "contains-added",
+        {"type": "array"},
+        {"type": "array", "contains": {"const": 1}},
+        False,
+        True,
+    ),
     # --- combinators ---------------------------------------------------------------------
     C(
         "any-of-branch-added",
@@ -357,6 +371,14 @@ CHANGES: list[Change] = [
         False,
         True,
         may_be_undecided="overlapping oneOf alternatives: exactly-one is not a union",
+    ),
+    # if a then b: the same set as dependencies {"a": ["b"]}
+    C(
+        "if-then-added",
+        obj({"a": INT, "b": INT}),
+        obj({"a": INT, "b": INT}, **{"if": {"required": ["a"]}, "then": {"required": ["b"]}}),
+        False,
+        True,
     ),
     C("all-of-constraint-added", STR, {"allOf": [STR, {"maxLength": 5}]}, False, True),
     C(
