@@ -31,7 +31,13 @@ from formrelay.registry import (
 from formrelay.registry.conjunctions import flatten, split
 from formrelay.registry.findings import BudgetExceeded, Candidate, Finding, InstancePath
 from formrelay.registry.instances import Instances, kind_of
-from formrelay.registry.refs import Document, Location, UnresolvableReference, contains_reference
+from formrelay.registry.refs import (
+    Document,
+    Location,
+    UnresolvableReference,
+    contains_reference,
+    resolve,
+)
 from formrelay.registry.validators import Judge
 
 _ENUMERATION_LIMIT = 64
@@ -43,7 +49,7 @@ class Budget:
     """How long and how many steps one check may take."""
 
     seconds: float = 1.0
-    steps: int = 50_000
+    steps: int = 200_000
     _deadline: float = field(default=0.0, init=False)
     _used: int = field(default=0, init=False)
 
@@ -157,7 +163,7 @@ class Prover:
         """Findings against "every instance of narrower is one of wider" (none: proven)."""
         self.comparison.budget.tick()
         try:
-            resolved = _resolve(wider)
+            resolved = resolve(wider)
             conjuncts = flatten(narrower)
         except UnresolvableReference as exc:
             return [self.finding(wider.pointer, f"{exc}: not followed", path, [], False)]
@@ -285,7 +291,8 @@ class Prover:
         declared = next((n.keyword("type") for n in narrower if n.has("type")), None)
         change = self.change("type", wider.keyword("type"), declared)
         names = ", ".join(facts.KIND_NAMES[k] for k in facts.KINDS if k in missing)
-        reason = f"{change}: " + self.comparison.say(f"values of type {names}")
+        subject = f"values of type {names}" if len(missing) <= 2 else "values of other types"
+        reason = f"{change}: " + self.comparison.say(subject)
         examples = self.instances.examples(narrower, missing)
         return [self.finding(self.pointer(wider, narrower, "type"), reason, path, examples)]
 
@@ -296,12 +303,6 @@ class Prover:
         reason = f"{keyword} restricts the values: " + self.comparison.say("other values")
         examples = self.instances.examples(narrower)
         return [self.finding(self.pointer(wider, narrower, keyword), reason, path, examples)]
-
-
-def _resolve(location: Location) -> Location:
-    from formrelay.registry.refs import resolve
-
-    return resolve(location)
 
 
 def _place(location: Location) -> tuple[int, str, frozenset[str]]:

@@ -21,6 +21,10 @@ _UNICODE_WIDE = "dDwWsS"
 _UNSUPPORTED = "bBAZzG0123456789kpPuxcNU"
 _OTHER_CHARS = ("~", "\u00e9")
 _LONGEST = 200
+# greenery's automata grow with counted repetition ({11,30}); past this many expanded
+# atoms a pattern is not modelled, so one check stays within milliseconds, not seconds.
+_MOST_ATOMS = 60
+_LONGEST_LENGTH = 24  # length bounds beyond this are left out of the automata
 _ANYTHING = parse(".*").to_fsm()
 _NOTHING = _ANYTHING - _ANYTHING
 _PRINTABLE = parse("[a-zA-Z0-9 _.@\\-]*").to_fsm()
@@ -28,7 +32,7 @@ _PRINTABLE = parse("[a-zA-Z0-9 _.@\\-]*").to_fsm()
 
 def _rewrite(pattern: str, wide_allowed: bool) -> tuple[str, bool, bool] | None:
     """The pattern body for greenery, and whether it was anchored at start and end."""
-    if len(pattern) > _LONGEST or re.search(r"\{\s*\d{3,}", pattern):
+    if len(pattern) > _LONGEST or _expanded_size(pattern) > _MOST_ATOMS:
         return None  # automata for long patterns or large counts cost more than a check may
     start = pattern.startswith("^")
     body = pattern[1:] if start else pattern
@@ -40,6 +44,17 @@ def _rewrite(pattern: str, wide_allowed: bool) -> tuple[str, bool, bool] | None:
     if (start or end) and "|" in _top_level(tokens):
         return None  # "^a|b$" anchors one alternative each
     return "".join(tokens), start, end
+
+
+def _expanded_size(pattern: str) -> int:
+    """Roughly how many atoms the pattern has once counted repetitions are written out."""
+    size = len(pattern)
+    counts = re.findall(r"\{(\d+)(?:,(\d*))?\}", pattern)
+    for low, high in counts:
+        size += int(high or low)
+    if counts and re.search(r"\)[*+]|\)\{\d+,\}", pattern):
+        size *= 4  # a repeated group before a count: the automaton doubles per count
+    return size
 
 
 def _tokens(body: str, wide_allowed: bool) -> list[str] | None:
@@ -58,7 +73,7 @@ def _tokens(body: str, wide_allowed: bool) -> list[str] | None:
             close = _class_end(body, index)
             if close is None:
                 return None
-            tokens.append(body[index : close + 1])
+            tokens.append(_plain_dashes(body[index : close + 1]))
             index = close + 1
         elif char in "^$" or (body.startswith("(?", index) and not body.startswith("(?:", index)):
             return None
@@ -66,6 +81,17 @@ def _tokens(body: str, wide_allowed: bool) -> list[str] | None:
             tokens.append("[^\\n]" if char == "." else char)
             index += 1
     return tokens
+
+
+def _plain_dashes(klass: str) -> str:
+    """A class with a literal "-" first or last written as "\\-" (greenery needs it so)."""
+    start = 2 if klass.startswith("[^") else 1
+    inner = klass[start:-1]
+    if inner.endswith("-") and not inner.endswith("\\-"):
+        inner = inner[:-1] + "\\-"
+    if inner.startswith("-"):
+        inner = "\\" + inner
+    return klass[:start] + inner + "]"
 
 
 def _class_end(body: str, start: int) -> int | None:
@@ -128,7 +154,9 @@ def strings_of(machine: Fsm, limit: int = 6) -> list[str]:
 
 
 def length_language(low: int, high: int | None) -> Fsm:
-    """Strings of a length between low and high."""
+    """Strings of a length between low and high (any length past _LONGEST_LENGTH bounds)."""
+    if low > _LONGEST_LENGTH or (high or 0) > _LONGEST_LENGTH:
+        return _ANYTHING  # an over-approximation: used for the narrower side and examples only
     if high is not None and high < low:
         return _NOTHING
     upper = "" if high is None else str(high)

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from formrelay.registry import patterns
 from formrelay.registry.compatibility import (
     NO_WITNESS,
     Incompatibility,
@@ -114,6 +115,19 @@ def test_every_incompatibility_is_reported() -> None:
         "/properties/b/minimum",
     }
     assert verdict.as_dict()["compatible"] is False
+
+
+def test_pointers_name_the_new_schemas_keyword_else_the_previous_ones() -> None:
+    by_reference = {
+        "definitions": {"short": {"type": "string", "maxLength": 5}},
+        "properties": {"a": {"$ref": "#/definitions/short"}},
+    }
+    inline = {"properties": {"a": {"type": "string", "maxLength": 3}}}
+    incompatible_at(by_reference, inline, "BACKWARD", "/properties/a/maxLength")
+    incompatible_at(inline, by_reference, "FORWARD", "/definitions/short/maxLength")
+    # The new version dropped the bound: only the previous one has the keyword.
+    unbounded = {"properties": {"a": {"type": "string"}}}
+    incompatible_at(inline, unbounded, "FORWARD", "/properties/a/maxLength")
 
 
 # -- types --------------------------------------------------------------------------------
@@ -661,3 +675,12 @@ def test_contains() -> None:
         {"type": "array", "contains": {"type": "integer"}},
         {"type": "array", "contains": {"type": "number"}},
     )
+
+
+def test_a_pattern_whose_automaton_would_explode_is_not_modelled() -> None:
+    # Given (a|b)*a(a|b){12} (a DFA of 2^13 states), Then no automaton is built for it
+    # and a change of it is never called compatible.
+    old = {"type": "string", "pattern": "^(a|b)*a(a|b){12}$"}
+    new = {"type": "string", "pattern": "^(a|b)*b(a|b){12}$"}
+    assert patterns.language(old["pattern"]) is None
+    assert diff(old, new, "BACKWARD").compatible is not True
