@@ -28,6 +28,7 @@ EXIT_COMPATIBLE = 0
 EXIT_INCOMPATIBLE = 1
 EXIT_UNDECIDED = 2
 EXIT_UNUSABLE = 4
+EXITS = "exit: 0 compatible, 1 incompatible, 2 undecided, 4 unusable input"
 
 
 class _SchemasParser(argparse.ArgumentParser):
@@ -53,7 +54,7 @@ def add_commands(subparsers: Any) -> None:
         dest="schemas_command", required=True, parser_class=_SchemasParser
     )
     changed = actions.add_parser(
-        "diff", help="is NEW compatible with OLD under a mode? (0 yes, 1 no, 2 undecided)"
+        "diff", help="is NEW compatible with OLD under a mode?", epilog=EXITS
     )
     changed.add_argument("old", type=Path, metavar="OLD.json")
     changed.add_argument("new", type=Path, metavar="NEW.json")
@@ -66,7 +67,9 @@ def add_commands(subparsers: Any) -> None:
     )
     changed.add_argument("--json", action="store_true", help="print the verdict as one object")
     gate = actions.add_parser(
-        "check", help="every event type's versions under its manifest mode (the CI gate)"
+        "check",
+        help="every event type's versions under its manifest mode (the CI gate)",
+        epilog=EXITS,
     )
     gate.add_argument(
         "--root",
