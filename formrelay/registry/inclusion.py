@@ -10,6 +10,15 @@ that is not `decided`: the witness search then shows it or it stays undecided.
 Recursion through `$ref` is co-inductive: a (wider, narrower) pair met again deeper
 in the instance is assumed included, which is sound for recursive types; met again
 at the same instance depth (a reference cycle that consumes no input) it is not decided.
+
+Exact: types and type lists, enum/const and other finite narrower sides (decided by
+validating each value), numeric bounds and multipleOf, string lengths, format
+equality, patterns both in the modelled subset, items/additionalItems/tuples, item
+and property counts, uniqueItems, required, properties/patternProperties/
+additionalProperties (per declared name and per pattern region), property
+dependencies, allOf. Only sufficient (witness search, else undecided): anyOf and
+oneOf on the wider side, not, if/then/else, contains, schema dependencies,
+propertyNames, patterns outside the subset, formats only one validator checks.
 """
 
 from __future__ import annotations

@@ -238,7 +238,7 @@ def region_key(
     key = next((g for g in cheap if profile(g)), None)
     if key is not None:
         return True, key
-    machine = _region(all_patterns, matched)
+    machine = _region(all_patterns, matched, names)
     guesses = [s for p in matched for s in example_strings(p, 1, 12)]
     if machine is not None:
         try:
@@ -250,13 +250,19 @@ def region_key(
     return True, next((g for g in guesses if profile(g)), None)
 
 
-def _region(all_patterns: tuple[str, ...], matched: frozenset[str]) -> Fsm | None:
+def _region(
+    all_patterns: tuple[str, ...], matched: frozenset[str], names: frozenset[str]
+) -> Fsm | None:
     machine = _ANYTHING
     for pattern in all_patterns:
         language_of = language(pattern)
         if language_of is None:
             return None
         machine = machine & language_of if pattern in matched else machine - language_of
+    for name in names:
+        # Declared names are compared one by one: the region is the names left over.
+        if re.fullmatch(r"[A-Za-z0-9_]{1,40}", name) and machine.accepts(name):
+            machine = machine - parse(name).to_fsm()
     return machine
 
 

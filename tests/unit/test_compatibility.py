@@ -684,3 +684,10 @@ def test_a_pattern_whose_automaton_would_explode_is_not_modelled() -> None:
     new = {"type": "string", "pattern": "^(a|b)*b(a|b){12}$"}
     assert patterns.language(old["pattern"]) is None
     assert diff(old, new, "BACKWARD").compatible is not True
+
+
+def test_a_pattern_region_holding_only_declared_names_is_empty() -> None:
+    # "^a$" matches only the declared "a", whose value was a string already: nothing left.
+    old = obj({"a": {"type": "string"}}, patternProperties={"^a$": {}}, additionalProperties=False)
+    new = {**old, "patternProperties": {"^a$": {"type": "string"}}}
+    compatible(old, new, "FULL")
