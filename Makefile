@@ -43,6 +43,8 @@ check: $(STAMP)
 	$(BIN)/mypy formrelay
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
+# every event schema version compatible with its predecessors under the manifest's mode
+	$(BIN)/formrelay schemas check
 
 # sam runs infra/Makefile's targets in the source tree (samconfig.toml); no docker.
 build: $(SAM_STAMP)

@@ -1,4 +1,5 @@
-"""`formrelay ...`: run the local stack, submit, read history, manage tenants and keys."""
+"""`formrelay ...`: run the local stack, submit, read history, manage tenants and keys,
+judge schema changes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from formrelay.cli import destinations as cli_destinations
 from formrelay.cli import forms as cli_forms
 from formrelay.cli import keys as cli_keys
 from formrelay.cli import redeliver as cli_redeliver
+from formrelay.cli import schemas as cli_schemas
 from formrelay.cli.common import add_credentials, print_answer, resolve_credentials
 from formrelay.cli.operator import AWS_UNCONFIGURED, aws_refusal, aws_unconfigured
 from formrelay.client import CredentialsError, FormrelayClient, verify_history
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_keys.add_commands(commands)
     cli_forms.add_commands(commands)
     cli_contract_test.add_command(commands)
+    cli_schemas.add_commands(commands)
     return parser
 
 
@@ -154,6 +157,8 @@ def _command(args: argparse.Namespace) -> int:
         return cli_keys.run(args)
     if args.command == cli_forms.COMMAND:
         return cli_forms.run(args)
+    if args.command == cli_schemas.COMMAND:
+        return cli_schemas.run(args)
     if args.command == cli_destinations.COMMAND:
         return cli_destinations.run(args)
     if args.command == cli_contract_test.COMMAND:

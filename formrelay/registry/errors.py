@@ -62,3 +62,11 @@ class CompatibilityUndecidedError(FormrelayError):
     def undecided(self) -> tuple[Undecided, ...]:
         """What the checker could not decide."""
         return self.verdict.undecided
+
+
+class EventRegistryError(FormrelayError):
+    """The event-schema registry on disk is broken: its manifest or version layout."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)

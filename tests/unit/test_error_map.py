@@ -30,6 +30,7 @@ from formrelay.intake.errors import SubmissionInvalidError, SubmissionNotAnObjec
 from formrelay.local.builds import BuildLayoutError
 from formrelay.local.processes import FunctionError
 from formrelay.local.runtime_provided import RuntimeModuleMissingError
+from formrelay.registry.errors import EventRegistryError
 from formrelay.secrets.port import SecretDocumentBusyError, SecretDocumentError
 from formrelay.settings import ConfigurationError
 from formrelay.views.cursor_key import CursorKeyUnavailableError
@@ -78,6 +79,7 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     RuntimeModuleMissingError: LOCAL_RUNTIME,
     UnknownStackError: OPERATOR_TOOLING,
     MissingStackOutputError: OPERATOR_TOOLING,
+    EventRegistryError: "the event registry on disk, read by `formrelay schemas check` in CI",
 }
 
 
