@@ -446,15 +446,6 @@ CHANGES: list[Change] = [
     ),
 ]
 
-# Where the checker is known to answer otherwise than the truth above (the truth stays;
-# each is a defect reported on the checker, and the mark fails once it is fixed).
-KNOWN_DEVIATIONS: dict[str, str] = {
-    "required-added-with-default": (
-        "undecided instead of incompatible: the witness search finds no instance, though {} "
-        "is one (valid before, missing the now required property)"
-    ),
-}
-
 HISTORIES: list[History] = [
     # v2 narrows (incompatible backward), v3 widens back part-way
     History(

@@ -21,7 +21,6 @@ import pytest
 from contract_tests.compatibility_table import (
     CHANGES,
     HISTORIES,
-    KNOWN_DEVIATIONS,
     MODES,
     Change,
     History,
@@ -71,15 +70,7 @@ def test_the_table_covers_at_least_forty_changes_with_unique_ids() -> None:
     }
 
 
-def _marks(change: Change, mode: str) -> list[pytest.MarkDecorator]:
-    """A known deviation of the checker: strict, so the case fails again once it is fixed."""
-    why = KNOWN_DEVIATIONS.get(change.id)
-    if why is None or change.expected(mode):
-        return []
-    return [pytest.mark.xfail(strict=True, reason=f"checker defect: {why}")]
-
-
-CASES = [pytest.param(c, m, id=f"{c.id}-{m}", marks=_marks(c, m)) for c in CHANGES for m in MODES]
+CASES = [pytest.param(c, m, id=f"{c.id}-{m}") for c in CHANGES for m in MODES]
 
 
 @pytest.mark.parametrize("change, mode", CASES)

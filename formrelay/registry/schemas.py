@@ -75,7 +75,10 @@ def _where(error: jsonschema.ValidationError) -> list[Any]:
 
 @lru_cache(maxsize=512)
 def _compiled(schema_text: str) -> Callable[[Any], Any]:
-    return fastjsonschema.compile(json.loads(schema_text))
+    # use_default=False: fastjsonschema otherwise writes each `default` into the
+    # document it validates, so a submission would be stored with values its sender
+    # never signed, and a document checked once would pass a second check it fails.
+    return fastjsonschema.compile(json.loads(schema_text), use_default=False)
 
 
 class CompiledSchema:

@@ -93,6 +93,19 @@ def test_a_valid_submission_is_one_received_event_naming_every_destination(
     assert accepted.body()["links"]["self"] == f"/v1/submissions/{accepted.submission_id}"
 
 
+def test_a_schemas_defaults_are_not_written_into_what_was_sent(intake: Intake) -> None:
+    # Given a form version whose optional field has a default
+    with_default = {**SCHEMA, "properties": {**SCHEMA["properties"], "plan": {"default": "free"}}}
+    register(intake.forms, "acme", "contact", with_default)
+
+    # When a submission leaves that field out
+    accepted = intake.submit()
+
+    # Then the record holds what was sent and signed, not the default
+    [event] = intake.recorded("acme", accepted.submission_id)
+    assert event.data["payload"] == ADA
+
+
 def test_a_disabled_destination_is_still_named_so_its_failure_is_on_record(
     intake: Intake,
 ) -> None:
