@@ -39,7 +39,7 @@ from formrelay.registry import (
 )
 from formrelay.registry.conjunctions import flatten, split
 from formrelay.registry.findings import BudgetExceeded, Candidate, Finding, InstancePath
-from formrelay.registry.instances import Instances, kind_of
+from formrelay.registry.instances import NOTHING, Instances, kind_of
 from formrelay.registry.refs import (
     Document,
     Location,
@@ -143,6 +143,24 @@ class Prover:
     ) -> Finding:
         """A finding with candidate values at path."""
         return Finding(pointer, reason, tuple(Candidate(path, v) for v in values), decided)
+
+    def keyword_finding(
+        self,
+        wider: Location,
+        narrower: Sequence[Location],
+        path: InstancePath,
+        keyword: str,
+        subject: str,
+        values: Sequence[Any],
+        decided: bool = True,
+    ) -> Finding:
+        """A keyword the narrower side does not live up to: what changed, in whose words,
+        and the values among `values` that show it."""
+        first = next((n.keyword(keyword) for n in narrower if n.has(keyword)), None)
+        reason = self.change(keyword, wider.keyword(keyword), first)
+        reason += ": " + self.comparison.say(subject)
+        shown = self.refuted(wider, narrower, [v for v in values if v is not NOTHING])
+        return self.finding(self.pointer(wider, narrower, keyword), reason, path, shown, decided)
 
     def refuted(
         self, wider: Location, narrower: Sequence[Location], values: Sequence[Any]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from formrelay.registry import facts, keys
 from formrelay.registry.findings import Finding, InstancePath
 from formrelay.registry.instances import NOTHING, array_of_length
-from formrelay.registry.refs import Location, UnresolvableReference, resolve
+from formrelay.registry.refs import Location, possible
 
 if TYPE_CHECKING:
     from formrelay.registry.inclusion import Prover
@@ -40,21 +40,11 @@ def longest(narrower: list[Location]) -> int | None:
         ):
             limits.append(len(location.keyword("items")))
     for index in range(keys.tuple_length(narrower) + 1):
-        if not _reachable(keys.conjunction_item(narrower, index)):
+        if not possible(keys.conjunction_item(narrower, index)):
             limits.append(index)
             break
     known = [limit for limit in limits if limit is not None]
     return min(known) if known else None
-
-
-def _reachable(subschemas: list[Location]) -> bool:
-    for location in subschemas:
-        try:
-            if resolve(location).schema is False:
-                return False
-        except UnresolvableReference:
-            continue
-    return True
 
 
 def _items(
@@ -86,30 +76,14 @@ def _counts(
             for n in range(low, wider.keyword("minItems"))
         ][:3]
         out.append(
-            _count_finding(prover, wider, narrower, path, "minItems", "shorter arrays", values)
+            prover.keyword_finding(wider, narrower, path, "minItems", "shorter arrays", values)
         )
     if wider.has("maxItems") and (high is None or high > wider.keyword("maxItems")):
         values = [array_of_length(prover.instances, narrower, wider.keyword("maxItems") + 1)]
         out.append(
-            _count_finding(prover, wider, narrower, path, "maxItems", "longer arrays", values)
+            prover.keyword_finding(wider, narrower, path, "maxItems", "longer arrays", values)
         )
     return out
-
-
-def _count_finding(
-    prover: Prover,
-    wider: Location,
-    narrower: list[Location],
-    path: InstancePath,
-    keyword: str,
-    subject: str,
-    values: list[object],
-) -> Finding:
-    first = next((n.keyword(keyword) for n in narrower if n.has(keyword)), None)
-    reason = prover.change(keyword, wider.keyword(keyword), first) + ": "
-    reason += prover.comparison.say(subject)
-    usable = prover.refuted(wider, narrower, [v for v in values if v is not NOTHING])
-    return prover.finding(prover.pointer(wider, narrower, keyword), reason, path, usable)
 
 
 def _uniqueness(

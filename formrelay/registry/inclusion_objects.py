@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 from formrelay.registry import facts, keys, patterns
 from formrelay.registry.findings import Candidate, Finding, InstancePath
 from formrelay.registry.instances import FRESH_KEYS, NOTHING
-from formrelay.registry.refs import Document, Location, UnresolvableReference, escape, resolve
+from formrelay.registry.refs import (
+    Document,
+    Location,
+    UnresolvableReference,
+    escape,
+    possible,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from formrelay.registry.inclusion import Prover
@@ -39,17 +46,6 @@ def findings(
         *_dependencies(prover, wider, narrower, path),
         *_property_names(prover, wider, narrower, path),
     ]
-
-
-def possible(subschemas: list[Location]) -> bool:
-    """Whether a property answering to these subschemas can be present at all."""
-    for location in subschemas:
-        try:
-            if resolve(location).schema is False:
-                return False
-        except UnresolvableReference:
-            continue
-    return True
 
 
 def _required(
@@ -181,8 +177,7 @@ def _counts(
     if wider.has("minProperties") and low < wider.keyword("minProperties"):
         values = prover.instances.examples(narrower, {"object"})
         out.append(
-            _count_finding(
-                prover,
+            prover.keyword_finding(
                 wider,
                 narrower,
                 path,
@@ -195,8 +190,7 @@ def _counts(
     if limit is not None and (high is None or high > limit):
         values = [_object_with(prover, narrower, limit + 1)]
         out.append(
-            _count_finding(
-                prover,
+            prover.keyword_finding(
                 wider,
                 narrower,
                 path,
@@ -237,25 +231,6 @@ def _object_with(prover: Prover, narrower: list[Location], count: int) -> Any:
         if name not in base and value is not NOTHING:
             base[name] = value
     return base
-
-
-def _count_finding(
-    prover: Prover,
-    wider: Location,
-    narrower: list[Location],
-    path: InstancePath,
-    keyword: str,
-    subject: str,
-    values: list[Any],
-) -> Finding:
-    first = next((n.keyword(keyword) for n in narrower if n.has(keyword)), None)
-    reason = (
-        prover.change(keyword, wider.keyword(keyword), first)
-        + ": "
-        + prover.comparison.say(subject)
-    )
-    usable = prover.refuted(wider, narrower, [v for v in values if v is not NOTHING])
-    return prover.finding(prover.pointer(wider, narrower, keyword), reason, path, usable)
 
 
 def _with_property(prover: Prover, narrower: list[Location], name: str) -> Any:

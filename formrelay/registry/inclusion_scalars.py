@@ -147,12 +147,12 @@ def string_findings(
     if wider.has("minLength") and low < wider.keyword("minLength"):
         values = _strings(narrower, low, wider.keyword("minLength") - 1)
         findings.append(
-            _string_finding(prover, wider, narrower, path, "minLength", "shorter strings", values)
+            prover.keyword_finding(wider, narrower, path, "minLength", "shorter strings", values)
         )
     if wider.has("maxLength") and (high is None or high > wider.keyword("maxLength")):
         values = _strings(narrower, wider.keyword("maxLength") + 1, high)
         findings.append(
-            _string_finding(prover, wider, narrower, path, "maxLength", "longer strings", values)
+            prover.keyword_finding(wider, narrower, path, "maxLength", "longer strings", values)
         )
     if wider.has("pattern"):
         findings += _pattern_findings(prover, wider, narrower, path, low, high)
@@ -167,22 +167,6 @@ def string_findings(
                 prover.finding(prover.pointer(wider, narrower, keyword), reason, path, [], False)
             )
     return findings
-
-
-def _string_finding(
-    prover: Prover,
-    wider: Location,
-    narrower: list[Location],
-    path: InstancePath,
-    keyword: str,
-    subject: str,
-    values: list[Any],
-    decided: bool = True,
-) -> Finding:
-    reason = prover.change(keyword, wider.keyword(keyword), _first(narrower, keyword))
-    reason += ": " + prover.comparison.say(subject)
-    refuted = prover.refuted(wider, narrower, values)
-    return prover.finding(prover.pointer(wider, narrower, keyword), reason, path, refuted, decided)
 
 
 def _strings(narrower: list[Location], low: int, high: int | None) -> list[Any]:
@@ -216,7 +200,7 @@ def _pattern_findings(
     guesses = [] if decided else patterns.outside(theirs, low, high, pattern, guessing=True)
     values = (outcome or guesses or []) + _strings(narrower, low, high) + _ODD_STRINGS
     subject = "strings that do not match it"
-    found = _string_finding(prover, wider, narrower, path, "pattern", subject, values, decided)
+    found = prover.keyword_finding(wider, narrower, path, "pattern", subject, values, decided)
     if decided:
         return [found]
     change = prover.change("pattern", pattern, theirs[0] if theirs else None)
@@ -234,7 +218,7 @@ def _format_findings(
         return []
     values = [s for f in theirs for s in formats.samples_of(f)] + formats.other_format_samples(name)
     subject = f"strings that are not {name}"
-    found = _string_finding(prover, wider, narrower, path, "format", subject, values)
+    found = prover.keyword_finding(wider, narrower, path, "format", subject, values)
     if formats.known(name):
         return [found]
     change = prover.change("format", name, theirs[0] if theirs else None)

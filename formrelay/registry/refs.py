@@ -8,6 +8,7 @@ In draft-07 a `$ref` replaces its siblings, so a resolved location is the target
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -123,3 +124,15 @@ def contains_reference(schema: Any) -> bool:
     if isinstance(schema, list):
         return any(contains_reference(v) for v in schema)
     return False
+
+
+def possible(subschemas: Sequence[Location]) -> bool:
+    """Whether a value answering to every one of these subschemas can exist at all
+    (False only when one of them resolves to the schema `false`)."""
+    for location in subschemas:
+        try:
+            if resolve(location).schema is False:
+                return False
+        except UnresolvableReference:
+            continue
+    return True
