@@ -19,6 +19,7 @@ from formrelay.cli.forms import refusal
 from formrelay.cli.main import main
 from formrelay.composition import Services
 from formrelay.local.dev import LocalStack
+from tests.support.signed_api import SIGNED_HTTP_API
 
 CONTACT: dict[str, Any] = {
     "type": "object",
@@ -27,7 +28,7 @@ CONTACT: dict[str, Any] = {
 }
 STRICTER: dict[str, Any] = {**CONTACT, "required": ["email", "name"]}
 
-TEMPLATE = """
+TEMPLATE = f"""
 Transform: AWS::Serverless-2016-10-31
 Globals:
   Function:
@@ -45,53 +46,31 @@ Resources:
     Properties:
       BillingMode: PAY_PER_REQUEST
       AttributeDefinitions:
-        - {AttributeName: pk, AttributeType: S}
-        - {AttributeName: sk, AttributeType: S}
+        - {{AttributeName: pk, AttributeType: S}}
+        - {{AttributeName: sk, AttributeType: S}}
       KeySchema:
-        - {AttributeName: pk, KeyType: HASH}
-        - {AttributeName: sk, KeyType: RANGE}
-  HttpApi:
-    Type: AWS::Serverless::HttpApi
-    Properties:
-      Auth:
-        DefaultAuthorizer: RequestSigner
-        Authorizers:
-          RequestSigner:
-            FunctionArn: !GetAtt AuthorizerFunction.Arn
-            AuthorizerPayloadFormatVersion: "2.0"
-            EnableSimpleResponses: true
-            Identity:
-              Headers:
-                - X-Fr-Key-Id
-                - X-Fr-Timestamp
-                - X-Fr-Nonce
-                - X-Fr-Content-Sha256
-                - X-Fr-Signature
-              ReauthorizeEvery: 0
-  AuthorizerFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: handlers.authorizer.handler
-  FormsFunction:
+        - {{AttributeName: pk, KeyType: HASH}}
+        - {{AttributeName: sk, KeyType: RANGE}}
+{SIGNED_HTTP_API}  FormsFunction:
     Type: AWS::Serverless::Function
     Properties:
       Handler: handlers.forms.handler
       Events:
         ListForms:
           Type: HttpApi
-          Properties: {ApiId: !Ref HttpApi, Method: GET, Path: /v1/forms}
+          Properties: {{ApiId: !Ref HttpApi, Method: GET, Path: /v1/forms}}
         PutForm:
           Type: HttpApi
-          Properties: {ApiId: !Ref HttpApi, Method: PUT, Path: "/v1/forms/{form_id}"}
+          Properties: {{ApiId: !Ref HttpApi, Method: PUT, Path: "/v1/forms/{{form_id}}"}}
         GetForm:
           Type: HttpApi
-          Properties: {ApiId: !Ref HttpApi, Method: GET, Path: "/v1/forms/{form_id}"}
+          Properties: {{ApiId: !Ref HttpApi, Method: GET, Path: "/v1/forms/{{form_id}}"}}
         GetFormVersion:
           Type: HttpApi
           Properties:
             ApiId: !Ref HttpApi
             Method: GET
-            Path: "/v1/forms/{form_id}/versions/{version}"
+            Path: "/v1/forms/{{form_id}}/versions/{{version}}"
 """
 
 

@@ -22,6 +22,7 @@ from formrelay.cli import destinations as cli_destinations
 from formrelay.client import Credentials, FormrelayClient
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.local.dev import LocalStack
+from tests.support.signed_api import SIGNED_HTTP_API
 
 ALLOWED_INTERNAL = "127.0.0.1:9"
 PUBLIC_URL = "https://93.184.215.14/hooks/in"  # an address literal: no DNS needed
@@ -74,29 +75,7 @@ Resources:
           Projection: {{ProjectionType: ALL}}
   DeliveryQueue:
     Type: AWS::SQS::Queue
-  HttpApi:
-    Type: AWS::Serverless::HttpApi
-    Properties:
-      Auth:
-        DefaultAuthorizer: RequestSigner
-        Authorizers:
-          RequestSigner:
-            FunctionArn: !GetAtt AuthorizerFunction.Arn
-            AuthorizerPayloadFormatVersion: "2.0"
-            EnableSimpleResponses: true
-            Identity:
-              Headers:
-                - X-Fr-Key-Id
-                - X-Fr-Timestamp
-                - X-Fr-Nonce
-                - X-Fr-Content-Sha256
-                - X-Fr-Signature
-              ReauthorizeEvery: 0
-  AuthorizerFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: handlers.authorizer.handler
-  AdminFunction:
+{SIGNED_HTTP_API}  AdminFunction:
     Type: AWS::Serverless::Function
     Properties:
       Handler: handlers.admin.handler
