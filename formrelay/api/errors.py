@@ -43,12 +43,12 @@ from formrelay.intake.errors import (
 )
 from formrelay.registry.errors import (
     CompatibilityUndecidedError,
+    FormPutInvalidError,
     IncompatibleSchemaError,
     InvalidFormIdError,
     InvalidSchemaError,
     UnknownCompatibilityError,
 )
-from formrelay.registry.form_admin import FormPutInvalidError
 from formrelay.registry.forms import FormBusyError
 from formrelay.views.errors import (
     InvalidCursorError,

@@ -29,101 +29,26 @@ reported. What the checker cannot decide is listed as undecided, never passed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from formrelay.registry.findings import BudgetExceeded
 from formrelay.registry.inclusion import Budget, Comparison, Prover
 from formrelay.registry.refs import Document, root_of
 from formrelay.registry.validators import Judge, ensure_valid
+from formrelay.registry.verdicts import NO_WITNESS, Incompatibility, Mode, Undecided, Verdict
 from formrelay.registry.witnesses import MISSING, witness
 
+__all__ = [
+    "NO_WITNESS",
+    "Incompatibility",
+    "Mode",
+    "Undecided",
+    "Verdict",
+    "check",
+    "diff",
+]
+
 DEFAULT_BUDGET_SECONDS = 2.0
-
-
-class Mode(StrEnum):
-    """A form's or an event type's compatibility mode."""
-
-    NONE = "NONE"
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
-
-
-class _NoWitness:
-    """The witness of an incompatibility that no bounded search could show."""
-
-    def __repr__(self) -> str:
-        return "NO_WITNESS"
-
-
-NO_WITNESS: Any = _NoWitness()
-
-
-@dataclass(frozen=True)
-class Incompatibility:
-    """One reason the new schema is not compatible.
-
-    `direction` is "backward" (the witness is valid under the earlier version and
-    invalid under the new one) or "forward" (the reverse); `against_version` is the
-    earlier version compared with (1-based), None when there is only one.
-    """
-
-    pointer: str
-    reason: str
-    direction: str
-    witness: Any = NO_WITNESS
-    against_version: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """{"pointer", "reason", "witness"?}: `witness` left out when none was found."""
-        document: dict[str, Any] = {"pointer": self.pointer, "reason": self.reason}
-        if self.witness is not NO_WITNESS:
-            document["witness"] = self.witness
-        return document
-
-
-@dataclass(frozen=True)
-class Undecided:
-    """A construct the checker cannot decide: where, and what."""
-
-    pointer: str
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """{"pointer", "reason"}."""
-        return {"pointer": self.pointer, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of one check: compatible, not (with every reason), or undecided."""
-
-    mode: Mode
-    incompatibilities: tuple[Incompatibility, ...] = ()
-    undecided: tuple[Undecided, ...] = ()
-
-    @property
-    def compatible(self) -> bool | None:
-        """False with any incompatibility, else None with anything undecided, else True."""
-        if self.incompatibilities:
-            return False
-        if self.undecided:
-            return None
-        return True
-
-    def as_dict(self) -> dict[str, Any]:
-        """The shape `formrelay schemas diff --json` prints."""
-        return {
-            "compatible": self.compatible,
-            "mode": self.mode.value,
-            "incompatibilities": [i.as_dict() for i in self.incompatibilities],
-            "undecided": [u.as_dict() for u in self.undecided],
-        }
 
 
 def check(

@@ -17,7 +17,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from formrelay.registry.compatibility import Mode
 from formrelay.registry.forms import (
     FormCatalog,
     FormChangedError,
@@ -25,6 +24,7 @@ from formrelay.registry.forms import (
     FormHistory,
     StoredForm,
 )
+from formrelay.registry.verdicts import Mode
 from formrelay.tables import keys as vk
 from formrelay.tables.base import ViewsTableAdapter
 from formrelay.tables.destination_items import destination_from_item

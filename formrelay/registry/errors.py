@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from formrelay.domain.errors import FormrelayError, InvalidDocumentError, Violation
-
-if TYPE_CHECKING:  # the checker raises InvalidSchemaError: import its types for typing only
-    from formrelay.registry.compatibility import Incompatibility, Undecided, Verdict
+from formrelay.domain.errors import (
+    FormrelayError,
+    InvalidDocumentError,
+    UnknownFormError,
+    Violation,
+)
+from formrelay.registry.verdicts import Incompatibility, Undecided, Verdict
 
 
 class InvalidSchemaError(FormrelayError):
@@ -70,3 +72,17 @@ class EventRegistryError(FormrelayError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = tuple(problems)
+
+
+class FormPutInvalidError(InvalidDocumentError):
+    """A form's PUT body fails its schema (schemas/api/form_put.json)."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(f"{len(violations)} error(s) in the form's registration", violations)
+
+
+class UnknownFormVersionError(UnknownFormError):
+    """The form has no schema version of this number (or the number is not one)."""
+
+    def __init__(self) -> None:
+        super().__init__("no such version of this form")

@@ -13,8 +13,9 @@ import re
 from functools import lru_cache
 from typing import Any, cast
 
-from formrelay.domain.errors import InvalidDocumentError, UnknownFormError, Violation
+from formrelay.domain.errors import UnknownFormError, Violation
 from formrelay.domain.strict_json import parse_body
+from formrelay.registry.errors import FormPutInvalidError, UnknownFormVersionError
 from formrelay.registry.forms import FormCatalog
 from formrelay.registry.registration import Registration, register
 from formrelay.registry.schemas import CompiledSchema, schemas_root
@@ -27,20 +28,6 @@ MAX_FORM_BYTES = 128 * 1024
 MAX_FORM_KEYS = 10_000
 # A version in a path: 1 to 6 ASCII digits, no sign, no leading zero.
 _VERSION = re.compile(r"[1-9][0-9]{0,5}")
-
-
-class FormPutInvalidError(InvalidDocumentError):
-    """A form's PUT body fails its schema (schemas/api/form_put.json)."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        super().__init__(f"{len(violations)} error(s) in the form's registration", violations)
-
-
-class UnknownFormVersionError(UnknownFormError):
-    """The form has no schema version of this number (or the number is not one)."""
-
-    def __init__(self) -> None:
-        super().__init__("no such version of this form")
 
 
 @lru_cache(maxsize=1)

@@ -20,8 +20,8 @@ from typing import Any
 from formrelay.domain.destinations import Destination
 from formrelay.domain.errors import FormrelayError
 from formrelay.domain.ids import FORM_ID, check
-from formrelay.registry.compatibility import Mode
 from formrelay.registry.schemas import CompiledSchema
+from formrelay.registry.verdicts import Mode
 
 
 class FormChangedError(Exception):
