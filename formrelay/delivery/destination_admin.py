@@ -9,10 +9,8 @@ Views item) never see a destination whose credentials are not yet stored.
 
 from __future__ import annotations
 
-import json
 import socket
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 from formrelay.delivery.destination_secrets import DestinationSecrets
@@ -34,7 +32,7 @@ from formrelay.domain.errors import (
 from formrelay.domain.ids import DESTINATION_ID, FORM_ID, check
 from formrelay.domain.strict_json import parse_body
 from formrelay.registry.forms import FormCatalog
-from formrelay.registry.schemas import CompiledSchema, schemas_root
+from formrelay.registry.schemas import api_schema
 from formrelay.secrets.port import SecretDocumentBusyError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -58,13 +56,6 @@ RESERVED_HEADERS = frozenset(
     }
 )
 RESERVED_HEADER_PREFIX = "webhook-"
-
-
-@lru_cache(maxsize=1)
-def put_schema() -> CompiledSchema:
-    """The schema of a PUT body (schemas/api/destination_put.json)."""
-    path = schemas_root() / "api" / "destination_put.json"
-    return CompiledSchema(json.loads(path.read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)
@@ -229,7 +220,7 @@ class DestinationAdmin:
     def _parsed(self, raw: bytes) -> dict[str, Any]:
         """The PUT body, checked against its schema, the header rules and the SSRF guard."""
         body = parse_body(raw)
-        violations = put_schema().violations(body)
+        violations = api_schema("destination_put").violations(body)
         if violations:
             raise DestinationInvalidError([Violation(v.pointer, v.message) for v in violations])
         errors = _rule_errors(body)

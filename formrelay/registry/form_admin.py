@@ -8,9 +8,7 @@ another tenant's form, an id outside its pattern and a version that is not one
 
 from __future__ import annotations
 
-import json
 import re
-from functools import lru_cache
 from typing import Any, cast
 
 from formrelay.domain.errors import UnknownFormError, Violation
@@ -18,7 +16,7 @@ from formrelay.domain.strict_json import parse_body
 from formrelay.registry.errors import FormPutInvalidError, UnknownFormVersionError
 from formrelay.registry.forms import FormCatalog
 from formrelay.registry.registration import Registration, register
-from formrelay.registry.schemas import CompiledSchema, schemas_root
+from formrelay.registry.schemas import api_schema
 
 # A PUT body over this many bytes is refused (413). A schema is stored twice (its
 # version and the head's copy of the current one), each in an item of at most 400 KB.
@@ -30,17 +28,10 @@ MAX_FORM_KEYS = 10_000
 _VERSION = re.compile(r"[1-9][0-9]{0,5}")
 
 
-@lru_cache(maxsize=1)
-def put_schema() -> CompiledSchema:
-    """The schema of a PUT body (schemas/api/form_put.json)."""
-    path = schemas_root() / "api" / "form_put.json"
-    return CompiledSchema(json.loads(path.read_text(encoding="utf-8")))
-
-
 def put_form(forms: FormCatalog, tenant_id: str, form_id: str, raw: bytes) -> Registration:
     """Register the schema a PUT body holds, under the mode it names (if any)."""
     body = parse_body(raw, max_keys=MAX_FORM_KEYS)
-    violations = put_schema().violations(body)
+    violations = api_schema("form_put").violations(body)
     if violations:
         raise FormPutInvalidError([Violation(v.pointer, v.message) for v in violations])
     body = cast(dict[str, Any], body)  # the schema says it is an object

@@ -123,6 +123,13 @@ class CompiledSchema:
         return [SchemaViolation(_pointer(path), first.message)]
 
 
+@lru_cache(maxsize=16)
+def api_schema(name: str) -> CompiledSchema:
+    """The compiled schema of a request body the API checks (schemas/api/<name>.json)."""
+    path = schemas_root() / "api" / f"{name}.json"
+    return CompiledSchema(json.loads(path.read_text(encoding="utf-8")))
+
+
 @lru_cache(maxsize=128)
 def event_schema(event_type: str, version: int) -> CompiledSchema:
     """The compiled schema of one event type at one version."""
