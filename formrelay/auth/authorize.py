@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
-from formrelay.auth.scopes import scope_for_route
+from formrelay.auth.scopes import scopes_for_route
 from formrelay.auth.signing import parse_signed_headers, verify_signature
 from formrelay.domain.errors import FormrelayError, InvalidIdentifierError, SignatureError
 from formrelay.domain.ids import tenant_of_key
@@ -76,12 +76,12 @@ def authorize(
         tenant_id = tenant_of_key(signed.key_id)
     except (SignatureError, InvalidIdentifierError) as exc:
         raise AccessDeniedError(f"malformed signature headers: {exc}") from exc
-    needed = scope_for_route(request.route_key)
+    needed = scopes_for_route(request.route_key)
     key = keys.get(tenant_id, signed.key_id)
     if key is None or not key.active:
         raise AccessDeniedError("unknown or revoked key")
-    if needed is None or needed not in key.scopes:
-        raise AccessDeniedError(f"key lacks scope {needed}")
+    if not needed & key.scopes:
+        raise AccessDeniedError(f"key holds none of the scopes {sorted(needed)}")
     try:
         verify_signature(
             signed,

@@ -1,4 +1,4 @@
-"""Scopes a key may hold, and which scope each route needs."""
+"""Scopes a key may hold, and which scopes let a key call each route (any one of them)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,25 @@ AUDIT = "audit"
 ADMIN = "admin"
 ALL_SCOPES = frozenset({SUBMIT, READ, AUDIT, ADMIN})
 
-ROUTE_SCOPES: dict[str, str] = {
-    "POST /v1/forms/{form_id}/submissions": SUBMIT,
-    "GET /v1/submissions": READ,
-    "GET /v1/submissions/{submission_id}": READ,
-    "GET /v1/submissions/{submission_id}/events": READ,
-    "POST /v1/submissions/{submission_id}/redeliveries": SUBMIT,
-    "PUT /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
-    "GET /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
-    "DELETE /v1/forms/{form_id}/destinations/{destination_id}": ADMIN,
-    "GET /v1/forms": ADMIN,
-    "PUT /v1/forms/{form_id}": ADMIN,
-    "GET /v1/forms/{form_id}": ADMIN,
-    "GET /v1/forms/{form_id}/versions/{version}": ADMIN,
+# What an auditor reads, a reader may read too: search, status, history, verification.
+READ_OR_AUDIT = frozenset({READ, AUDIT})
+
+ROUTE_SCOPES: dict[str, frozenset[str]] = {
+    "POST /v1/forms/{form_id}/submissions": frozenset({SUBMIT}),
+    "GET /v1/submissions": READ_OR_AUDIT,
+    "GET /v1/submissions/{submission_id}": READ_OR_AUDIT,
+    "GET /v1/submissions/{submission_id}/events": READ_OR_AUDIT,
+    "POST /v1/submissions/{submission_id}/redeliveries": frozenset({SUBMIT}),
+    "PUT /v1/forms/{form_id}/destinations/{destination_id}": frozenset({ADMIN}),
+    "GET /v1/forms/{form_id}/destinations/{destination_id}": frozenset({ADMIN}),
+    "DELETE /v1/forms/{form_id}/destinations/{destination_id}": frozenset({ADMIN}),
+    "GET /v1/forms": frozenset({ADMIN}),
+    "PUT /v1/forms/{form_id}": frozenset({ADMIN}),
+    "GET /v1/forms/{form_id}": frozenset({ADMIN}),
+    "GET /v1/forms/{form_id}/versions/{version}": frozenset({ADMIN}),
 }
 
 
-def scope_for_route(route_key: str) -> str | None:
-    """The scope a route needs; None for a route nobody may call."""
-    return ROUTE_SCOPES.get(route_key)
+def scopes_for_route(route_key: str) -> frozenset[str]:
+    """The scopes any one of which lets a key call a route; none for a route nobody may call."""
+    return ROUTE_SCOPES.get(route_key, frozenset())

@@ -19,6 +19,18 @@ def rfc3339(moment: datetime, timespec: str = "microseconds") -> str:
     return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
+def normalized_time(text: str) -> str:
+    """An RFC 3339 time given with a zone (`Z` or an offset), written as events record
+    theirs (UTC, microseconds), so that it compares with their times as text does.
+    ValueError if it is no such time."""
+    if not isinstance(text, str) or len(text) > 40 or not text.isascii() or "T" not in text:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"an RFC 3339 time needs its zone (Z or an offset): {text!r}")
+    return rfc3339(moment)
+
+
 class Clock(ABC):
     """Now, and waiting; the rest is derived here, once."""
 

@@ -15,6 +15,11 @@ DELIVERY_DEAD_LETTERED = "delivery.dead_lettered"
 DELIVERY_REDELIVERY_REQUESTED = "delivery.redelivery_requested"
 DESTINATION_DISABLED = "destination.disabled"
 
+# The tenant's ledger: its own hash-chained stream of audit records (anchors), kept
+# beside the submissions' streams. No submission id can be this: one starts with a
+# letter or digit.
+LEDGER_STREAM = "_ledger"
+
 
 def utc_now() -> str:
     """Now, as an RFC 3339 UTC timestamp with microseconds."""
@@ -27,6 +32,11 @@ class StreamId:
 
     tenant_id: str
     submission_id: str
+
+    @property
+    def is_ledger(self) -> bool:
+        """True for the tenant's ledger stream, which is no submission's."""
+        return self.submission_id == LEDGER_STREAM
 
 
 @dataclass(frozen=True)

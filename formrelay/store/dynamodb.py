@@ -9,13 +9,15 @@ import boto3
 from botocore.exceptions import ClientError
 
 from formrelay.domain.events import RecordedEvent, StreamId
-from formrelay.store.items import from_item, stream_key, to_item
+from formrelay.store.items import from_item, stream_key, tenant_index_pk, to_item
 from formrelay.store.port import EventStore, VersionTakenError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _NOT_TAKEN = "attribute_not_exists(pk)"
+# The tenant index (template: EventsTable's gsi1).
+TENANT_INDEX = "gsi1"
 
 
 class DynamoDBEventStore(EventStore):
@@ -41,6 +43,32 @@ class DynamoDBEventStore(EventStore):
             ConsistentRead=True,
         )
         return [from_item(item) for page in pages for item in page.get("Items", [])]
+
+    def _index_range(
+        self, tenant_id: str, shard: int, lower: str, upper: str, limit: int
+    ) -> tuple[list[RecordedEvent], bool]:
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": TENANT_INDEX,
+            "KeyConditionExpression": "gsi1pk = :pk AND gsi1sk BETWEEN :lower AND :upper",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": tenant_index_pk(tenant_id, shard)},
+                ":lower": {"S": lower},
+                ":upper": {"S": upper},
+            },
+            # One more than asked says whether more lie in the range, without a second query.
+            "Limit": limit + 1,
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            answer = self.client.query(**arguments)
+            items.extend(answer.get("Items", []))
+            last = answer.get("LastEvaluatedKey")
+            if len(items) > limit or last is None:
+                break
+            arguments["ExclusiveStartKey"] = last
+        more = len(items) > limit
+        return [from_item(item) for item in items[:limit]], more
 
     def _insert(self, events: Sequence[RecordedEvent]) -> None:
         items = [to_item(event) for event in events]

@@ -8,12 +8,30 @@ same contract suite (tests/integration/test_event_store_contract.py).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from formrelay.domain.errors import ConcurrencyError, StreamNotFoundError
 from formrelay.domain.events import NewEvent, RecordedEvent, StreamId
 from formrelay.domain.hashing import GENESIS_HASH, seal, verify_chain
 from formrelay.registry.schemas import check_event_data
+from formrelay.store.items import TENANT_INDEX_SHARDS, tenant_index_sk
+
+# The widest window: every key of the tenant index starts with a four-digit year.
+_EARLIEST, _LATEST = "0000", "9999"
+# A shard's position once it has nothing more in the window.
+_EXHAUSTED = "~"
+
+# Where a walk over a tenant's events stands: per shard, the last key given out.
+TenantPosition = dict[str, str]
+
+
+@dataclass(frozen=True)
+class TenantEventsPage:
+    """Events of one tenant in time order, and where the next page starts (None: no more)."""
+
+    events: list[RecordedEvent]
+    position: TenantPosition | None
 
 
 class VersionTakenError(Exception):
@@ -71,6 +89,57 @@ class EventStore(ABC):
         """The stream's current version (0 when it has no events)."""
         return len(self._load(stream))
 
+    def tenant_events(
+        self,
+        tenant_id: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        after: Mapping[str, str] | None = None,
+        limit: int = 500,
+    ) -> TenantEventsPage:
+        """A page of the tenant's events that occurred in [since, until), in time order.
+
+        since and until are RFC 3339 UTC times written as events record them (with
+        microseconds, see `domain.clock.rfc3339`). `after` is the position a previous
+        page returned. Pages may be shorter than `limit` and still be followed by
+        more: only a None position means the window is done. Read from an index, so
+        an event appended a moment ago may not be listed yet.
+        """
+        lower, upper = since or _EARLIEST, until or _LATEST
+        positions = dict(after) if after else {}
+        per_shard = max(1, -(-limit // TENANT_INDEX_SHARDS))
+        fetched: dict[str, tuple[list[tuple[str, RecordedEvent]], bool]] = {}
+        for shard in range(TENANT_INDEX_SHARDS):
+            start = positions.get(str(shard))
+            if start == _EXHAUSTED:
+                continue
+            # The least key greater than `start` is `start` followed by NUL.
+            low = lower if start is None else max(lower, start + "\x00")
+            events, more = self._index_range(tenant_id, shard, low, upper, per_shard)
+            fetched[str(shard)] = ([(tenant_index_sk(e), e) for e in events], more)
+        # Keys are given out in order only up to the least last key of a shard that has
+        # more: beyond it, that shard may hold keys not fetched yet.
+        frontier = min(
+            (keyed[-1][0] for keyed, more in fetched.values() if more and keyed), default=None
+        )
+        given: list[tuple[str, RecordedEvent]] = []
+        state = {name: value for name, value in positions.items() if value == _EXHAUSTED}
+        for name, (keyed, more) in fetched.items():
+            mine = [pair for pair in keyed if frontier is None or pair[0] <= frontier]
+            given.extend(mine)
+            if not more and len(mine) == len(keyed):
+                state[name] = _EXHAUSTED
+            elif mine:
+                state[name] = mine[-1][0]
+            elif name in positions:
+                state[name] = positions[name]
+        given.sort(key=lambda pair: pair[0])
+        done = all(state.get(str(shard)) == _EXHAUSTED for shard in range(TENANT_INDEX_SHARDS))
+        return TenantEventsPage(
+            events=[event for _, event in given], position=None if done else state
+        )
+
     @staticmethod
     def _already_recorded(
         existing: Sequence[RecordedEvent], events: Sequence[NewEvent]
@@ -86,6 +155,13 @@ class EventStore(ABC):
     @abstractmethod
     def _load(self, stream: StreamId) -> list[RecordedEvent]:
         """All recorded events of a stream, ordered by version (strongly consistent)."""
+
+    @abstractmethod
+    def _index_range(
+        self, tenant_id: str, shard: int, lower: str, upper: str, limit: int
+    ) -> tuple[list[RecordedEvent], bool]:
+        """Up to `limit` events of one tenant-index shard with lower <= key <= upper, in key
+        order, and whether more lie in that range (the index may lag recent appends)."""
 
     @abstractmethod
     def _insert(self, events: Sequence[RecordedEvent]) -> None:

@@ -9,10 +9,12 @@ from formrelay.store.items import from_item
 
 
 def event_from_stream_record(record: dict[str, Any]) -> RecordedEvent | None:
-    """The event an INSERT record carries; None for any other record (events are never modified)."""
+    """The submission event an INSERT record carries; None for any other record (events are
+    never modified) and for the tenants' ledger streams, which no submission projection reads."""
     if record.get("eventName") != "INSERT":
         return None
     image = record.get("dynamodb", {}).get("NewImage")
     if not image or not image.get("pk", {}).get("S", "").startswith("T#"):
         return None
-    return from_item(image)
+    event = from_item(image)
+    return None if event.stream.is_ledger else event

@@ -385,6 +385,62 @@ class EventStoreContract:
         with pytest.raises(IntegrityError):
             store.read(STREAM)
 
+    # -- the tenant index -----------------------------------------------------
+
+    def _history(self, store: EventStore, tenant: str, streams: int) -> list[RecordedEvent]:
+        """`streams` streams of two events each, their times interleaved across streams."""
+        recorded: list[RecordedEvent] = []
+        for n in range(streams):
+            stream = StreamId(tenant, f"sub-{n:04d}")
+            first = dataclasses.replace(received(), occurred_at=f"2026-03-01T10:{n:02d}:00.000000Z")
+            later = dataclasses.replace(
+                attempted(), occurred_at=f"2026-03-01T11:{streams - n:02d}:00.000000Z"
+            )
+            recorded += store.append(stream, [first], 0)
+            recorded += store.append(stream, [later], 1)
+        return sorted(recorded, key=lambda e: (e.occurred_at, e.stream.submission_id))
+
+    def _walk(self, store: EventStore, tenant: str, **window: Any) -> list[RecordedEvent]:
+        seen: list[RecordedEvent] = []
+        position = None
+        for _ in range(200):
+            page = store.tenant_events(tenant, after=position, limit=3, **window)
+            assert len(page.events) <= 3
+            seen += page.events
+            position = page.position
+            if position is None:
+                return seen
+        raise AssertionError("the walk never ended")
+
+    def test_a_tenants_events_come_page_by_page_in_time_order_each_once(
+        self, store: EventStore
+    ) -> None:
+        # Given 13 streams of one tenant (over every shard) and a stream of another
+        history = self._history(store, TENANT, 13)
+        self._history(store, "other", 1)
+
+        # When the tenant's events are walked three at a time
+        seen = self._walk(store, TENANT)
+
+        # Then every one of its events comes once, in time order, and no one else's
+        assert seen == history
+
+    def test_a_window_holds_the_events_from_since_up_to_until(self, store: EventStore) -> None:
+        history = self._history(store, TENANT, 6)
+        since, until = "2026-03-01T10:03:00.000000Z", "2026-03-01T11:04:00.000000Z"
+
+        seen = self._walk(store, TENANT, since=since, until=until)
+
+        assert seen == [e for e in history if since <= e.occurred_at < until]
+        assert seen  # the window is not empty: the bounds were really applied
+
+    def test_a_tenant_with_no_events_has_one_empty_last_page(self, store: EventStore) -> None:
+        self._history(store, "other", 2)
+
+        page = store.tenant_events(TENANT)
+
+        assert page.events == [] and page.position is None
+
 
 class TestInMemoryEventStore(EventStoreContract):
     @pytest.fixture
@@ -432,8 +488,18 @@ class TestDynamoDBEventStore(EventStoreContract):
                 {"AttributeName": "sk", "KeyType": "RANGE"},
             ],
             AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "gsi1",
+                    "KeySchema": [
+                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
             ],
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
