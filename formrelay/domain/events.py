@@ -14,6 +14,7 @@ DELIVERY_FAILED = "delivery.failed"
 DELIVERY_DEAD_LETTERED = "delivery.dead_lettered"
 DELIVERY_REDELIVERY_REQUESTED = "delivery.redelivery_requested"
 DESTINATION_DISABLED = "destination.disabled"
+AUDIT_ANCHORED = "audit.anchored"
 
 # The tenant's ledger: its own hash-chained stream of audit records (anchors), kept
 # beside the submissions' streams. No submission id can be this: one starts with a
