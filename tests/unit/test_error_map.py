@@ -16,6 +16,7 @@ import formrelay
 from formrelay.api.errors import ANSWERS, answer_for, problem_for
 from formrelay.api.http import install_error_handlers
 from formrelay.api.problems import Problem
+from formrelay.audit.errors import AnchorConflictError, AnchorDocumentError
 from formrelay.auth.authorize import AccessDeniedError
 from formrelay.cli.contract_examples import ContractToolsMissingError
 from formrelay.cli.contract_test import ContractTestAbortedError
@@ -47,6 +48,8 @@ TENANT_TOOLING = (
 
 # Every FormrelayError that answers 500 on purpose, and why it is not the client's doing.
 DELIBERATELY_500: dict[type[FormrelayError], str] = {
+    AnchorDocumentError: "an anchor object that is not one means write-once storage was broken",
+    AnchorConflictError: "two anchor runs racing for one sequence number is our race",
     domain.ConcurrencyError: "use cases handle a taken version; one that escapes is our race",
     domain.EventSchemaError: "an event we build that fails its own schema is our bug",
     domain.UnknownEventTypeError: "an event type without a schema is our bug",
