@@ -111,6 +111,37 @@ class FormrelayClient:
         """GET a submission's events."""
         return self.request("GET", f"/v1/submissions/{submission_id}/events")
 
+    def verify(self, submission_id: str) -> httpx.Response:
+        """GET whether a submission's record verifies against its chain and its anchor."""
+        return self.request("GET", f"/v1/submissions/{submission_id}/verify")
+
+    def proof(self, submission_id: str) -> httpx.Response:
+        """GET a submission's head and the Merkle inclusion proof of its anchored head."""
+        return self.request("GET", f"/v1/submissions/{submission_id}/proof")
+
+    def audit_events(
+        self,
+        since: str,
+        until: str | None = None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> httpx.Response:
+        """GET a page of the tenant's events as NDJSON; the next cursor is in X-Fr-Next-Cursor."""
+        query = {"since": since}
+        if until is not None:
+            query["until"] = until
+        if limit is not None:
+            query["limit"] = str(limit)
+        if cursor is not None:
+            query["cursor"] = cursor
+        return self.request("GET", "/v1/audit/events", query=query)
+
+    def list_submissions(self, **query: str) -> httpx.Response:
+        """GET a page of the tenant's submissions, newest first: filters form_id, status,
+        since, until; limit and the cursor of the page before."""
+        return self.request("GET", "/v1/submissions", query=query)
+
     def put_form(
         self, form_id: str, schema: dict[str, Any], compatibility: str | None = None
     ) -> httpx.Response:

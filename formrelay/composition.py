@@ -17,46 +17,57 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import boto3
-import httpx
-from botocore.config import Config
-
-from formrelay.auth.keys import KeyDirectory
-from formrelay.auth.nonces import NonceStore
-from formrelay.auth.rate_limits import RateLimiter
-from formrelay.auth.tenants import RateLimit, TenantDirectory
-from formrelay.delivery.connector import Connector
-from formrelay.delivery.destination_admin import DestinationAdmin
-from formrelay.delivery.destination_secrets import DestinationSecrets
-from formrelay.delivery.destinations import DestinationDirectory
-from formrelay.delivery.dynamodb import DynamoDBDeliveryLeases, DynamoDBDestinationDirectory
-from formrelay.delivery.jobs import DeliveryQueue
-from formrelay.delivery.leases import DeliveryLeases
-from formrelay.delivery.sqs import SQSDeliveryQueue
-from formrelay.delivery.stepfunctions import StepFunctionsRetryWorkflow
-from formrelay.delivery.workflow import RetryWorkflow
 from formrelay.domain.clock import Clock, SystemClock
-from formrelay.registry.dynamodb import DynamoDBFormCatalog
-from formrelay.registry.forms import FormCatalog
 from formrelay.settings import Settings
-from formrelay.store.dynamodb import DynamoDBEventStore
-from formrelay.store.port import EventStore
-from formrelay.views.cursor_key import SecretCursorKey
-from formrelay.views.cursors import CursorSigner
-from formrelay.views.listing import SubmissionListing
-from formrelay.views.status import StatusViews
 
 if TYPE_CHECKING:
+    import httpx
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
 
-_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10
-)
+    from formrelay.audit.anchor_store import AnchorStore
+    from formrelay.audit.anchoring import Anchoring
+    from formrelay.audit.heads import AnchoredHeads
+    from formrelay.auth.keys import KeyDirectory
+    from formrelay.auth.nonces import NonceStore
+    from formrelay.auth.rate_limits import RateLimiter
+    from formrelay.auth.tenants import TenantDirectory
+    from formrelay.delivery.connector import Connector
+    from formrelay.delivery.destination_admin import DestinationAdmin
+    from formrelay.delivery.destination_secrets import DestinationSecrets
+    from formrelay.delivery.destinations import DestinationDirectory
+    from formrelay.delivery.jobs import DeliveryQueue
+    from formrelay.delivery.leases import DeliveryLeases
+    from formrelay.delivery.workflow import RetryWorkflow
+    from formrelay.publishing.port import EventPublisher
+    from formrelay.reconciliation.parked import ParkedBatches
+    from formrelay.reconciliation.reconciler import Reconciler
+    from formrelay.registry.forms import FormCatalog
+    from formrelay.store.port import EventStore
+    from formrelay.views.cursors import CursorSigner
+    from formrelay.views.listing import SubmissionListing
+    from formrelay.views.status import StatusViews
+
+_CLIENT_CONFIG = {
+    "retries": {"mode": "standard", "max_attempts": 4},
+    "connect_timeout": 3,
+    "read_timeout": 10,
+}
+
+
+def _client(service: str, *, config: dict[str, Any]) -> Any:
+    """A boto3 client; boto3 (and s3transfer with it) loads when the first one is built."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(**config))  # type: ignore[call-overload]
 
 
 class Services:
@@ -76,10 +87,12 @@ class Services:
         dynamodb: DynamoDBClient | None = None,
         sqs: SQSClient | None = None,
         secretsmanager: SecretsManagerClient | None = None,
+        s3: S3Client | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._settings, self._environment = settings, environment
         self._dynamodb, self._sqs, self._secretsmanager = dynamodb, sqs, secretsmanager
+        self._s3 = s3
         self.clock: Clock = clock or SystemClock()
 
     @cached_property
@@ -90,36 +103,47 @@ class Services:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         """DynamoDB client."""
-        return self._dynamodb or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        return self._dynamodb or _client("dynamodb", config=_CLIENT_CONFIG)
 
     @cached_property
     def sqs(self) -> SQSClient:
         """SQS client."""
-        return self._sqs or boto3.client("sqs", config=_CLIENT_CONFIG)
+        return self._sqs or _client("sqs", config=_CLIENT_CONFIG)
 
     @cached_property
     def secretsmanager(self) -> SecretsManagerClient:
         """Secrets Manager client."""
-        return self._secretsmanager or boto3.client("secretsmanager", config=_CLIENT_CONFIG)
+        return self._secretsmanager or _client("secretsmanager", config=_CLIENT_CONFIG)
+
+    @cached_property
+    def s3(self) -> S3Client:
+        """S3 client."""
+        return self._s3 or _client("s3", config=_CLIENT_CONFIG)
 
     @cached_property
     def stepfunctions(self) -> SFNClient:
         """Step Functions client."""
-        return boto3.client("stepfunctions", config=_CLIENT_CONFIG)
+        return _client("stepfunctions", config=_CLIENT_CONFIG)
 
     @cached_property
     def events(self) -> EventStore:
         """The event store."""
+        from formrelay.store.dynamodb import DynamoDBEventStore
+
         return DynamoDBEventStore(self.settings.require("events_table"), self.dynamodb)
 
     @cached_property
     def tenants(self) -> TenantDirectory:
         """Tenants and their rate limits."""
+        from formrelay.auth.tenants import TenantDirectory
+
         return TenantDirectory(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def keys(self) -> KeyDirectory:
         """Tenant keys and their secrets."""
+        from formrelay.auth.keys import KeyDirectory
+
         return KeyDirectory(
             self.settings.require("views_table"),
             self.settings.tenant_secret_prefix,
@@ -131,11 +155,16 @@ class Services:
     @cached_property
     def nonces(self) -> NonceStore:
         """Used nonces."""
+        from formrelay.auth.nonces import NonceStore
+
         return NonceStore(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         """Request rate limits per tenant and key."""
+        from formrelay.auth.rate_limits import RateLimiter
+        from formrelay.auth.tenants import RateLimit
+
         settings = self.settings
         return RateLimiter(
             settings.require("views_table"),
@@ -147,32 +176,58 @@ class Services:
     @cached_property
     def forms(self) -> FormCatalog:
         """Forms and their schemas."""
+        from formrelay.registry.dynamodb import DynamoDBFormCatalog
+
         return DynamoDBFormCatalog(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def destinations(self) -> DestinationDirectory:
         """Destinations."""
+        from formrelay.delivery.dynamodb import DynamoDBDestinationDirectory
+
         return DynamoDBDestinationDirectory(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def destination_admin(self) -> DestinationAdmin:
         """The destination admin use cases."""
+        from formrelay.delivery.destination_admin import DestinationAdmin
+
         return DestinationAdmin(
             forms=self.forms,
             destinations=self.destinations,
             secrets=self.destination_secrets,
             allowed=self.settings.allowed_destinations,
+            resolve_timeout_seconds=self.settings.destination_resolve_timeout_seconds,
             default_schedule=self.settings.retry_schedule_seconds,
         )
 
     @cached_property
     def statuses(self) -> StatusViews:
         """Status views."""
+        from formrelay.views.status import StatusViews
+
         return StatusViews(self.settings.require("views_table"), self.dynamodb)
+
+    @cached_property
+    def cursors(self) -> CursorSigner:
+        """The signer of page cursors (the tenant-wide export's), under the cursor key."""
+        from formrelay.views.cursor_key import SecretCursorKey
+        from formrelay.views.cursors import CursorSigner
+
+        key = SecretCursorKey(
+            self.settings.require("listing_cursor_key_secret"),
+            secretsmanager=self.secretsmanager,
+            cache_seconds=self.settings.secret_cache_seconds,
+        )
+        return CursorSigner(key)
 
     @cached_property
     def listing(self) -> SubmissionListing:
         """The tenant listing by status."""
+        from formrelay.views.cursor_key import SecretCursorKey
+        from formrelay.views.cursors import CursorSigner
+        from formrelay.views.listing import SubmissionListing
+
         key = SecretCursorKey(
             self.settings.require("listing_cursor_key_secret"),
             secretsmanager=self.secretsmanager,
@@ -183,18 +238,63 @@ class Services:
         )
 
     @cached_property
+    def anchor_store(self) -> AnchorStore:
+        """The write-once anchor objects."""
+        from formrelay.audit.s3 import S3AnchorStore
+
+        return S3AnchorStore(self.settings.require("anchors_bucket"), self.s3)
+
+    @cached_property
+    def anchored_heads(self) -> AnchoredHeads:
+        """Each stream's latest anchored head."""
+        from formrelay.audit.dynamodb import DynamoDBAnchoredHeads
+
+        return DynamoDBAnchoredHeads(self.settings.require("views_table"), self.dynamodb)
+
+    @cached_property
+    def anchoring(self) -> Anchoring:
+        """The use case that takes a tenant's anchor."""
+        from formrelay.audit.anchoring import Anchoring
+
+        return Anchoring(
+            events=self.events,
+            anchors=self.anchor_store,
+            heads=self.anchored_heads,
+            clock=self.clock,
+        )
+
+    @cached_property
     def delivery_queue(self) -> DeliveryQueue:
         """The delivery queue."""
+        from formrelay.delivery.sqs import SQSDeliveryQueue
+
         return SQSDeliveryQueue(self.settings.require("delivery_queue_url"), self.sqs)
 
     @cached_property
+    def eventbridge(self) -> EventBridgeClient:
+        """EventBridge client."""
+        return _client("events", config=_CLIENT_CONFIG)
+
+    @cached_property
+    def event_publisher(self) -> EventPublisher:
+        """The event bus domain events are published to."""
+        from formrelay.publishing.eventbridge import EventBridgePublisher
+
+        return EventBridgePublisher(self.settings.require("event_bus_name"), self.eventbridge)
+
+    @cached_property
     def http(self) -> httpx.Client:
-        """The HTTP client deliveries go out on (redirects never followed)."""
-        return httpx.Client(follow_redirects=False, trust_env=False)
+        """The HTTP client deliveries go out on: pinned to checked addresses, no redirects."""
+        # httpcore loads with it: only the functions that deliver pay for the import.
+        from formrelay.delivery.pinning import pinned_client
+
+        return pinned_client(allowed=self.settings.allowed_destinations)
 
     @cached_property
     def destination_secrets(self) -> DestinationSecrets:
         """Destination signing secrets and credentials."""
+        from formrelay.delivery.destination_secrets import DestinationSecrets
+
         return DestinationSecrets(
             self.settings.destination_secret_prefix,
             secretsmanager=self.secretsmanager,
@@ -205,6 +305,8 @@ class Services:
     @cached_property
     def leases(self) -> DeliveryLeases:
         """Delivery leases."""
+        from formrelay.delivery.dynamodb import DynamoDBDeliveryLeases
+
         return DynamoDBDeliveryLeases(
             self.settings.require("views_table"), self.dynamodb, clock=self.clock
         )
@@ -213,6 +315,8 @@ class Services:
     def retry_workflow(self) -> RetryWorkflow:
         """The retry state machine, named when the first retry starts: the retry-attempt
         function builds the connector too, but never starts a workflow and names none."""
+        from formrelay.delivery.stepfunctions import StepFunctionsRetryWorkflow
+
         return StepFunctionsRetryWorkflow(
             lambda: self.settings.require("retry_state_machine_arn"), self.stepfunctions
         )
@@ -220,6 +324,8 @@ class Services:
     @cached_property
     def connector(self) -> Connector:
         """The delivery use case."""
+        from formrelay.delivery.connector import Connector
+
         return Connector(
             events=self.events,
             destinations=self.destinations,
@@ -229,6 +335,48 @@ class Services:
             http=self.http,
             allowed_destinations=self.settings.allowed_destinations,
             time_scale=self.settings.time_scale,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def dynamodbstreams(self) -> DynamoDBStreamsClient:
+        """DynamoDB Streams client (the reconciler reads parked batches back with it)."""
+        return _client("dynamodbstreams", config=_CLIENT_CONFIG)
+
+    @cached_property
+    def parked_batches(self) -> list[ParkedBatches]:
+        """The failure queues this function's environment names, each with its projection."""
+        from formrelay.reconciliation.parked import DISPATCHER, PUBLISHER, STATUS_VIEW
+        from formrelay.reconciliation.streams import SQSParkedBatches
+
+        settings = self.settings
+        queues = (
+            (STATUS_VIEW, settings.status_view_failure_queue_url),
+            (DISPATCHER, settings.dispatcher_failure_queue_url),
+            (PUBLISHER, settings.publisher_failure_queue_url),
+        )
+        return [
+            SQSParkedBatches(projection, url, self.sqs, self.dynamodbstreams)
+            for projection, url in queues
+            if url
+        ]
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        """The reconciler: repairs what failed batches, lost jobs and executions left."""
+        from formrelay.reconciliation.dynamodb import DynamoDBReconcileState, StatusIndex
+        from formrelay.reconciliation.reconciler import Reconciler
+
+        views_table = self.settings.require("views_table")
+        return Reconciler(
+            events=self.events,
+            views=self.statuses,
+            index=StatusIndex(views_table, self.dynamodb),
+            state=DynamoDBReconcileState(views_table, self.dynamodb),
+            queue=self.delivery_queue,
+            connector=self.connector,
+            publisher=self.event_publisher if self.settings.event_bus_name else None,
+            parked=self.parked_batches,
             clock=self.clock,
         )
 

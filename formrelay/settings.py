@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from formrelay.delivery.ssrf import allowed_from_env
+from formrelay.delivery.ssrf import DEFAULT_RESOLVE_TIMEOUT_SECONDS, allowed_from_env
 from formrelay.domain.errors import FormrelayError
 
 SECRET_CACHE_VARIABLE = "SECRET_CACHE_SECONDS"
@@ -34,6 +34,11 @@ RESOURCE_VARIABLES = {
     "delivery_queue_url": "DELIVERY_QUEUE_URL",
     "retry_state_machine_arn": "DELIVERY_RETRY_STATE_MACHINE_ARN",
     "listing_cursor_key_secret": "LISTING_CURSOR_KEY_SECRET",
+    "anchors_bucket": "ANCHORS_BUCKET",
+    "event_bus_name": "EVENT_BUS_NAME",
+    "status_view_failure_queue_url": "STATUS_VIEW_FAILURE_QUEUE_URL",
+    "dispatcher_failure_queue_url": "DISPATCHER_FAILURE_QUEUE_URL",
+    "publisher_failure_queue_url": "PUBLISHER_FAILURE_QUEUE_URL",
 }
 Resource = Literal[
     "events_table",
@@ -41,6 +46,11 @@ Resource = Literal[
     "delivery_queue_url",
     "retry_state_machine_arn",
     "listing_cursor_key_secret",
+    "anchors_bucket",
+    "event_bus_name",
+    "status_view_failure_queue_url",
+    "dispatcher_failure_queue_url",
+    "publisher_failure_queue_url",
 ]
 DEFAULT_RETRY_SCHEDULE_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
@@ -70,6 +80,9 @@ class Settings:
     secret_cache_seconds: int = DEFAULT_SECRET_CACHE_SECONDS
     # host:port pairs deliveries may reach although not public (DELIVERY_ALLOWED_DESTINATIONS).
     allowed_destinations: frozenset[str] = frozenset()
+    # How long a destination PUT waits for its host to resolve
+    # (DESTINATION_RESOLVE_TIMEOUT_SECONDS).
+    destination_resolve_timeout_seconds: float = DEFAULT_RESOLVE_TIMEOUT_SECONDS
     # Every retry wait is multiplied by this (FORMRELAY_TIME_SCALE): 1 in production.
     time_scale: float = 1.0
     # Where destinations' credentials are kept (DESTINATION_SECRET_PREFIX): `<prefix><tenant>`.
@@ -84,6 +97,16 @@ class Settings:
     # The secret whose value signs the listing's page cursors (LISTING_CURSOR_KEY_SECRET):
     # the query function's alone.
     listing_cursor_key_secret: str | None = None
+    # The write-once bucket of anchor objects (ANCHORS_BUCKET): the audit and anchor functions'.
+    anchors_bucket: str | None = None
+    # The event bus domain events are published to (EVENT_BUS_NAME): the publisher's alone.
+    event_bus_name: str | None = None
+    # The stream mappings' failure queues (STATUS_VIEW_FAILURE_QUEUE_URL,
+    # DISPATCHER_FAILURE_QUEUE_URL, PUBLISHER_FAILURE_QUEUE_URL): the reconciler's, which
+    # re-drives what they hold.
+    status_view_failure_queue_url: str | None = None
+    dispatcher_failure_queue_url: str | None = None
+    publisher_failure_queue_url: str | None = None
 
     def require(self, resource: Resource) -> str:
         """A resource this function needs; ConfigurationError if its environment lacks it."""
@@ -111,6 +134,7 @@ class Settings:
             views_table=resource("VIEWS_TABLE"),
             delivery_queue_url=resource("DELIVERY_QUEUE_URL"),
             retry_state_machine_arn=resource("DELIVERY_RETRY_STATE_MACHINE_ARN"),
+            event_bus_name=resource("EVENT_BUS_NAME"),
             tenant_secret_prefix=tenant_prefix,
             destination_secret_prefix=destination_prefix,
             retry_schedule_seconds=_schedule(
@@ -120,6 +144,12 @@ class Settings:
                 )
             ),
             allowed_destinations=_allowed(env.get("DELIVERY_ALLOWED_DESTINATIONS", "")),
+            destination_resolve_timeout_seconds=_positive_number(
+                "DESTINATION_RESOLVE_TIMEOUT_SECONDS",
+                env.get(
+                    "DESTINATION_RESOLVE_TIMEOUT_SECONDS", str(DEFAULT_RESOLVE_TIMEOUT_SECONDS)
+                ),
+            ),
             time_scale=_time_scale(env.get("FORMRELAY_TIME_SCALE", "1")),
             rate_limit_per_second=_positive_number(
                 "RATE_LIMIT_PER_SECOND", env.get("RATE_LIMIT_PER_SECOND", "50")
@@ -134,6 +164,10 @@ class Settings:
                 env.get(SECRET_CACHE_VARIABLE, str(DEFAULT_SECRET_CACHE_SECONDS))
             ),
             listing_cursor_key_secret=resource("LISTING_CURSOR_KEY_SECRET"),
+            anchors_bucket=resource("ANCHORS_BUCKET"),
+            status_view_failure_queue_url=resource("STATUS_VIEW_FAILURE_QUEUE_URL"),
+            dispatcher_failure_queue_url=resource("DISPATCHER_FAILURE_QUEUE_URL"),
+            publisher_failure_queue_url=resource("PUBLISHER_FAILURE_QUEUE_URL"),
         )
 
 

@@ -15,6 +15,7 @@ from formrelay.api.http import (
     json_response,
 )
 from formrelay.composition import services
+from formrelay.telemetry.tracing import traced
 
 logger = Logger()
 app = http_app(logger, services)
@@ -57,6 +58,7 @@ def delete_destination(form_id: str, destination_id: str) -> Response[str]:
     return Response(status_code=204, body="")
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

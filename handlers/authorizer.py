@@ -14,10 +14,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from formrelay.auth.authorize import AccessDeniedError, AuthorizationRequest, authorize
 from formrelay.composition import services
+from formrelay.telemetry.tracing import traced
 
 logger = Logger()
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=APIGatewayAuthorizerEventV2)
 def handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:

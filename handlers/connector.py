@@ -15,8 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from formrelay.composition import services
 from formrelay.delivery.jobs import DeliveryJob
+from formrelay.telemetry.metrics import delivery_handled, function_metrics
+from formrelay.telemetry.tracing import annotate, traced
 
 logger = Logger()
+metrics = function_metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -30,7 +33,9 @@ def record_handler(record: SQSRecord) -> None:
         destination_id=job.destination_id,
         delivery_id=job.delivery_id,
     )
+    annotate(job.correlation_id)
     report = services().connector.first_attempt(job)
+    delivery_handled(metrics, report)
     logger.info(
         "delivery attempt",
         extra={
@@ -41,7 +46,9 @@ def record_handler(record: SQSRecord) -> None:
     )
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: partial batch responses."""
     return process_partial_response(

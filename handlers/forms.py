@@ -17,6 +17,7 @@ from formrelay.registry.form_admin import (
     put_form,
     version_document,
 )
+from formrelay.telemetry.tracing import traced
 
 logger = Logger()
 app = http_app(logger, services)
@@ -69,6 +70,7 @@ def listing() -> Response[str]:
     return json_response(200, form_list(services().forms, principal.tenant_id))
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

@@ -17,9 +17,12 @@ from formrelay.api.http import (
 )
 from formrelay.composition import services
 from formrelay.intake.submissions import MAX_SUBMISSION_BYTES, IntakeRequest, accept_submission
+from formrelay.telemetry.metrics import function_metrics, submission_accepted, submission_refused
+from formrelay.telemetry.tracing import traced
 
 logger = Logger()
-app = http_app(logger, services)
+metrics = function_metrics()
+app = http_app(logger, services, on_refused=lambda problem: submission_refused(problem.slug))
 
 
 @app.post("/v1/forms/<form_id>/submissions")
@@ -39,6 +42,8 @@ def submit(form_id: str) -> Response[str]:
         tenant_id=request.tenant_id, correlation_id=request.correlation_id
     )
     accepted = accept_submission(request, forms=services().forms, events=services().events)
+    if not accepted.replayed:
+        submission_accepted(metrics)
     logger.info(
         "submission accepted",
         extra={
@@ -51,7 +56,9 @@ def submit(form_id: str) -> Response[str]:
     return json_response(202, accepted.body(), headers={"Location": location})
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     return app.resolve(event, context)

@@ -1,4 +1,5 @@
-"""GET /v1/submissions/{id} and /events: a submission's status and its verified history."""
+"""GET /v1/submissions (the listing), /{id} and /{id}/events: a submission's status and its
+verified history."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from formrelay.api.http import caller, http_app, json_response
 from formrelay.composition import services
+from formrelay.telemetry.tracing import traced
 from formrelay.views.history import submission_history, submission_status
 from formrelay.views.listing import parse_query
 
@@ -19,7 +21,7 @@ app = http_app(logger, services)
 
 @app.get("/v1/submissions")
 def listing() -> Response[str]:
-    """The tenant's submissions in one status, oldest first, a page at a time."""
+    """The tenant's submissions, newest first, by form, status and time, a page at a time."""
     principal = caller(app)
     logger.thread_safe_append_keys(tenant_id=principal.tenant_id)
     params = dict(app.current_event.query_string_parameters or {})
@@ -45,6 +47,7 @@ def events(submission_id: str) -> Response[str]:
     )
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

@@ -17,6 +17,7 @@ from formrelay.api.http import (
 )
 from formrelay.composition import services
 from formrelay.delivery.redelivery import RedeliveryRequest, parse_options, request_redelivery
+from formrelay.telemetry.tracing import traced
 
 logger = Logger()
 app = http_app(logger, services)
@@ -51,6 +52,7 @@ def redeliver(submission_id: str) -> Response[str]:
     )
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""

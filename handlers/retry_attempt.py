@@ -17,11 +17,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from formrelay.composition import services
 from formrelay.delivery.connector import workflow_state
 from formrelay.delivery.jobs import DeliveryJob
+from formrelay.telemetry.metrics import delivery_handled, function_metrics
+from formrelay.telemetry.tracing import annotate, traced
 
 logger = Logger()
+metrics = function_metrics()
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Attempt once (or report the attempt already on record) and say what comes next."""
     job = DeliveryJob.from_dict(event["job"])
@@ -33,13 +38,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         destination_id=job.destination_id,
         delivery_id=job.delivery_id,
     )
+    annotate(job.correlation_id)
     crashed = event.get("crashed")
     if isinstance(crashed, dict):
         error = str(crashed.get("Error", "unknown error"))
         report = services().connector.give_up(job, error)
+        delivery_handled(metrics, report)
         logger.warning("delivery given up after crashed attempts", extra={"error": error})
         return workflow_state(job, report)
     report = services().connector.retry_attempt(job, attempt)
+    delivery_handled(metrics, report)
     logger.info(
         "delivery retry",
         extra={

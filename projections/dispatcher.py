@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from formrelay.composition import services
 from formrelay.delivery.dispatch import dispatch
 from formrelay.store.stream_records import event_from_stream_record
+from formrelay.telemetry.tracing import annotate, traced
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -31,11 +32,13 @@ def record_handler(record: DynamoDBRecord) -> None:
         submission_id=event.stream.submission_id,
         correlation_id=event.correlation_id,
     )
+    annotate(event.correlation_id)
     count = dispatch(event, services().delivery_queue)
     if count:
         logger.info("deliveries dispatched", extra={"jobs": count})
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: partial batch responses."""

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from formrelay.composition import services
 from formrelay.domain.events import StreamId
 from formrelay.store.stream_records import event_from_stream_record
+from formrelay.telemetry.tracing import annotate, traced
 from formrelay.views.status import fold
 
 logger = Logger()
@@ -33,11 +34,13 @@ def record_handler(record: DynamoDBRecord) -> None:
         submission_id=stream.submission_id,
         correlation_id=event.correlation_id,
     )
+    annotate(event.correlation_id)
     view = fold(services().events.read(stream))
     written = services().statuses.put(stream.tenant_id, view)
     logger.info("status projected", extra={"status": view["status"], "written": written})
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: partial batch responses, so one bad record blocks no others."""

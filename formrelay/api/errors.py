@@ -26,6 +26,7 @@ from formrelay.delivery.errors import (
     SubmissionChangedError,
     UnknownDeliveryError,
 )
+from formrelay.delivery.ssrf import DestinationResolutionTimeoutError
 from formrelay.domain.errors import (
     BodyDigestMismatchError,
     FormrelayError,
@@ -90,6 +91,10 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     # Destinations
     InvalidDestinationIdError: Answer(400, "invalid-destination-id", "Bad request"),
     DestinationInvalidError: Answer(422, "validation-failed", "Destination is invalid"),
+    # The URL may be fine and its DNS slow: the client may try again (422, not a 5xx).
+    DestinationResolutionTimeoutError: Answer(
+        422, "destination-resolution-timeout", "Destination host did not resolve in time"
+    ),
     DestinationsBusyError: Answer(409, "concurrent-update", "Concurrent update"),
     # Registering a form schema
     FormBusyError: Answer(409, "concurrent-update", "Concurrent update"),

@@ -23,6 +23,7 @@ from formrelay.auth.authorize import Principal
 from formrelay.auth.rate_limits import RateLimiter
 from formrelay.auth.signing import CONTENT_SHA256_HEADER, body_sha256
 from formrelay.domain.errors import BodyDigestMismatchError, FormrelayError
+from formrelay.telemetry.tracing import annotate
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # application/json or application/<anything>+json, optionally with charset=utf-8 only.
@@ -49,11 +50,18 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
+def install_error_handlers(
+    app: APIGatewayHttpResolver,
+    logger: Logger,
+    on_refused: Callable[[Problem], None] | None = None,
+) -> None:
     """Domain errors answer as the error map says (formrelay.api.errors), problems as
-    themselves; anything else is logged with its trace and answers a bare 500."""
+    themselves; anything else is logged with its trace and answers a bare 500.
+    `on_refused` hears of every refusal (a function's metrics)."""
 
     def refused(problem: Problem, error: Exception) -> Response[str]:
+        if on_refused is not None:
+            on_refused(problem)
         logger.info(
             "request refused",
             extra={
@@ -96,18 +104,47 @@ class HasRateLimiter(Protocol):
         ...
 
 
-def http_app(logger: Logger, services: Callable[[], HasRateLimiter]) -> APIGatewayHttpResolver:
-    """An HTTP function's resolver: problems for errors; every route body-bound, then rate limited.
+def http_app(
+    logger: Logger,
+    services: Callable[[], HasRateLimiter],
+    on_refused: Callable[[Problem], None] | None = None,
+) -> APIGatewayHttpResolver:
+    """An HTTP function's resolver: problems for errors (each refusal told to `on_refused`);
+    every route traced by its correlation id, body-bound, then rate limited.
 
     The body check runs first: a request whose body is not the one signed is not the
     tenant's request, so it takes no token from the tenant's buckets (writes nothing
     at all), and it costs one hash, no I/O, where the rate limit costs a DynamoDB write.
     """
     app = APIGatewayHttpResolver()
-    install_error_handlers(app, logger)
+    install_error_handlers(app, logger, on_refused)
+    install_trace_annotation(app)
     install_body_binding(app, logger)
     install_rate_limit(app, logger, services)
     return app
+
+
+def public_app(logger: Logger) -> APIGatewayHttpResolver:
+    """The resolver of a function whose routes need no signature (auth.scopes.PUBLIC_ROUTES).
+
+    Problems for errors, and nothing else: no authorizer ran, so there is no caller to
+    bind a body to or to rate limit; such a route serves a static document only.
+    """
+    app = APIGatewayHttpResolver()
+    install_error_handlers(app, logger)
+    return app
+
+
+def install_trace_annotation(app: APIGatewayHttpResolver) -> None:
+    """Every route of the app first puts the request's correlation id on its trace."""
+
+    def annotate_trace(
+        app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+    ) -> Response[Any]:
+        annotate(correlation_id(app))
+        return next_middleware(app)
+
+    app.use(middlewares=[annotate_trace])
 
 
 def install_body_binding(app: APIGatewayHttpResolver, logger: Logger) -> None:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from formrelay.audit.anchor_store import AnchorStore
 from formrelay.audit.anchors import Anchor, StreamHead
+from formrelay.audit.errors import AnchorConflictError
 from formrelay.audit.heads import AnchoredHead, AnchoredHeads
 from formrelay.domain.clock import Clock, normalized_time, rfc3339
 from formrelay.domain.events import AUDIT_ANCHORED, LEDGER_STREAM, NewEvent, StreamId
@@ -60,10 +61,14 @@ class Anchoring:
         since = _EARLIEST
         if last is not None:
             since = rfc3339(_parse(last["until"]) - self.overlap)
-        heads = set(self._changed_heads(tenant_id, since, until))
+        heads = _latest(self._changed_heads(tenant_id, since, until))
         if last is not None:  # the overlap finds heads the last anchor took in already
             previous = self.anchors.get(tenant_id, sequence - 1)
-            heads -= set(previous.heads if previous else ())
+            held = {head.submission_id: head.version for head in previous.heads} if previous else {}
+            # A stream's head at or below the one the last anchor holds is no change (the
+            # overlap can show a stream's earlier events alone): anchoring it would move
+            # its anchored head back.
+            heads = [h for h in heads if h.version > held.get(h.submission_id, 0)]
         if all(head.submission_id == LEDGER_STREAM for head in heads):
             # No submission changed: the ledger's own last event waits for one that does,
             # so a quiet tenant costs no anchor at all.
@@ -77,7 +82,16 @@ class Anchoring:
             until=until,
             previous_root=last["root"] if last else None,
         )
-        self.anchors.put(anchor)
+        try:
+            self.anchors.put(anchor)
+        except AnchorConflictError:
+            # Another run (the schedule, or an operator's) took this sequence number a
+            # moment ago: finish that anchor, which covers the same changes, instead.
+            won = self.anchors.get(tenant_id, sequence)
+            if won is None:
+                raise
+            self._record(won, ledger, len(recorded))
+            return won
         self._record(anchor, ledger, len(recorded))
         return anchor
 
@@ -123,6 +137,15 @@ class Anchoring:
             ],
             ledger_version,
         )
+
+
+def _latest(heads: list[StreamHead]) -> list[StreamHead]:
+    """Each stream's highest-version head among heads."""
+    latest: dict[str, StreamHead] = {}
+    for head in heads:
+        if head.submission_id not in latest or head.version > latest[head.submission_id].version:
+            latest[head.submission_id] = head
+    return list(latest.values())
 
 
 def _anchor_event_id(anchor: Anchor) -> str:

@@ -24,7 +24,16 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
     "PUT /v1/forms/{form_id}": frozenset({ADMIN}),
     "GET /v1/forms/{form_id}": frozenset({ADMIN}),
     "GET /v1/forms/{form_id}/versions/{version}": frozenset({ADMIN}),
+    "GET /v1/audit/events": frozenset({AUDIT}),
+    "GET /v1/submissions/{submission_id}/verify": READ_OR_AUDIT,
+    "GET /v1/submissions/{submission_id}/proof": READ_OR_AUDIT,
 }
+
+
+# Routes that answer without a signature: no authorizer runs for them (the template's
+# `Auth: Authorizer: NONE`), and the authorizer lets none of them through, since it
+# grants only what ROUTE_SCOPES names. They serve static documents, nothing of a tenant.
+PUBLIC_ROUTES: frozenset[str] = frozenset({"GET /v1/openapi.json"})
 
 
 def scopes_for_route(route_key: str) -> frozenset[str]:

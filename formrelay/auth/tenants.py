@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -150,7 +150,33 @@ class TenantDirectory(ViewsTableAdapter):
                 raise TenantExistsError(
                     f"tenant {tenant_id} exists already with other settings: {existing}"
                 ) from exc
+        # Its entry in the directory of tenants, after the tenant: creating it again (a
+        # retry after a failure here, or re-seeding) writes the entry a tenant lacks.
+        self.dynamodb.put_item(
+            TableName=self.views_table,
+            Item={
+                "pk": {"S": vk.TENANTS_PK},
+                "sk": {"S": tenant_id},
+                "tenant_id": {"S": tenant_id},
+            },
+        )
         return wanted
+
+    def ids(self) -> list[str]:
+        """Every tenant's id, in order, from the directory of tenants (one partition's query)."""
+        found: list[str] = []
+        arguments: dict[str, Any] = {
+            "TableName": self.views_table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": vk.TENANTS_PK}},
+            "ProjectionExpression": "tenant_id",
+        }
+        while True:
+            answer = self.dynamodb.query(**arguments)
+            found += [item["tenant_id"]["S"] for item in answer.get("Items", [])]
+            if "LastEvaluatedKey" not in answer:
+                return found
+            arguments["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def get(self, tenant_id: str) -> Tenant | None:
         """A tenant, or None if none is recorded under this id."""

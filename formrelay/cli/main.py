@@ -5,22 +5,29 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
+from formrelay.cli import audit_anchor as cli_audit_anchor
+from formrelay.cli import audit_export as cli_audit_export
+from formrelay.cli import audit_verify as cli_audit_verify
 from formrelay.cli import contract_test as cli_contract_test
 from formrelay.cli import destinations as cli_destinations
 from formrelay.cli import forms as cli_forms
 from formrelay.cli import keys as cli_keys
+from formrelay.cli import projections as cli_projections
+from formrelay.cli import reconcile as cli_reconcile
 from formrelay.cli import redeliver as cli_redeliver
 from formrelay.cli import schemas as cli_schemas
 from formrelay.cli.common import add_credentials, print_answer, resolve_credentials
 from formrelay.cli.operator import AWS_UNCONFIGURED, aws_refusal, aws_unconfigured
 from formrelay.client import CredentialsError, FormrelayClient, verify_history
 from formrelay.domain.errors import IntegrityError
+from formrelay.local.faults import FaultSpec, FaultSpecError, UnknownFaultFunctionError, parse_fault
 from formrelay.settings import ConfigurationError, parse_secret_cache_seconds
 
 
@@ -28,6 +35,13 @@ def _secret_cache_seconds(text: str) -> int:
     try:
         return parse_secret_cache_seconds(text)
     except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _fault(text: str) -> FaultSpec:
+    try:
+        return parse_fault(text)
+    except FaultSpecError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
@@ -67,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="run the functions from this host build (`make build-host`: .aws-sam/host)",
     )
+    dev.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="FUNCTION:MODE",
+        help="make a template function fail: first=N, rate=P (0<P<=1) or timeout (repeatable)",
+    )
+    dev.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the rate=P faults: the same seed fails the same invocations (default 0)",
+    )
 
     submit = commands.add_parser("submit", help="submit a form")
     submit.add_argument("--form", required=True, help="form id")
@@ -84,7 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     cli_forms.add_commands(commands)
     cli_contract_test.add_command(commands)
     cli_schemas.add_commands(commands)
+    cli_projections.add_commands(commands)
+    cli_reconcile.add_command(commands)
+    _add_audit_group(commands)
     return parser
+
+
+def _add_audit_group(commands: Any) -> None:
+    """`formrelay audit ...`: each subcommand module adds itself here with one line (its
+    add_command registers its parser on the group and sets `audit_run` to its runner)."""
+    audit = commands.add_parser(
+        "audit", help="the tenant's audit record: export, verify, prove, anchor"
+    )
+    group = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    cli_audit_export.add_command(group)
+    cli_audit_verify.add_command(group)
+    cli_audit_anchor.add_command(group)
 
 
 def _client(args: argparse.Namespace) -> FormrelayClient:
@@ -131,10 +175,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 allow_destinations=args.allow_destination,
                 secret_cache_seconds=args.secret_cache_seconds,
                 build_dir=args.build_dir,
+                faults=args.fault,
+                fault_seed=args.fault_seed,
             )
             return 0
         return _command(args)
-    except (CredentialsError, ConfigurationError) as exc:  # ConfigurationError: the --stack
+    except (CredentialsError, ConfigurationError, UnknownFaultFunctionError) as exc:
+        # ConfigurationError: the --stack; UnknownFaultFunctionError: dev's --fault
         print(f"formrelay: {exc}", file=sys.stderr)
         return 2
     except httpx.HTTPError as exc:
@@ -151,8 +198,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
+def _audit(args: argparse.Namespace) -> int:
+    return int(args.audit_run(args))
+
+
+# Commands whose subcommands run themselves.
+_GROUPS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "audit": _audit,
+    cli_projections.COMMAND: cli_projections.run,
+    cli_reconcile.COMMAND: cli_reconcile.run,
+}
+
+
 def _command(args: argparse.Namespace) -> int:
     """Every command but `dev`."""
+    if args.command in _GROUPS:
+        return _GROUPS[args.command](args)
     if args.command in cli_keys.COMMANDS:
         return cli_keys.run(args)
     if args.command == cli_forms.COMMAND:

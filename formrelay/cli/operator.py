@@ -113,14 +113,7 @@ class Directories:
     @classmethod
     def on(cls, target: Target) -> Directories:
         """Adapters with clients for the target."""
-        if target.local:
-            session = boto3.session.Session(
-                aws_access_key_id=LOCAL_ACCESS_KEY,
-                aws_secret_access_key=LOCAL_SECRET_KEY,
-                region_name=LOCAL_REGION,
-            )
-        else:
-            session = boto3.session.Session()
+        session = session_for(local=target.local)
         dynamodb = session.client("dynamodb", endpoint_url=target.endpoint_url)
         secretsmanager = session.client("secretsmanager", endpoint_url=target.endpoint_url)
         return cls(
@@ -132,6 +125,18 @@ class Directories:
                 secretsmanager=secretsmanager,
             ),
         )
+
+
+def session_for(*, local: bool) -> boto3.session.Session:
+    """The AWS session of an operator command: the local stack's credentials when its state
+    file named the target, else boto3's own (profile, environment, role)."""
+    if local:
+        return boto3.session.Session(
+            aws_access_key_id=LOCAL_ACCESS_KEY,
+            aws_secret_access_key=LOCAL_SECRET_KEY,
+            region_name=LOCAL_REGION,
+        )
+    return boto3.session.Session()
 
 
 def add_target_flags(parser: argparse.ArgumentParser) -> None:
@@ -177,6 +182,22 @@ def run_on_target(
         return fail(name, aws_unconfigured(exc), 2)
     except BotoCoreError as exc:
         return fail(name, f"could not reach AWS: {exc}", 3)
+
+
+# What an operator command over the tables may fail with: exit_code_of says how it ends.
+OPERATOR_FAILURES = (ConfigurationError, InvalidIdentifierError, ClientError, BotoCoreError)
+
+
+def exit_code_of(name: str, exc: Exception) -> int:
+    """Say on stderr why an operator command failed; its exit code: 2 bad input or a shell
+    not set up for AWS, 1 AWS refused, 3 AWS unreachable."""
+    if isinstance(exc, ConfigurationError | InvalidIdentifierError):
+        return fail(name, str(exc), 2)
+    if isinstance(exc, ClientError):
+        return fail(name, aws_refusal(exc), 1)
+    if isinstance(exc, AWS_UNCONFIGURED):
+        return fail(name, aws_unconfigured(exc), 2)
+    return fail(name, f"could not reach AWS: {exc}", 3)
 
 
 def aws_refusal(exc: ClientError) -> str:

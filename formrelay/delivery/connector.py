@@ -12,7 +12,7 @@ workflow (every later attempt, after a wait on the destination's schedule).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,9 +23,9 @@ from formrelay.delivery.destinations import DestinationDirectory
 from formrelay.delivery.jobs import DeliveryJob
 from formrelay.delivery.leases import DeliveryBusyError, DeliveryLeases
 from formrelay.delivery.mapping import map_body
-from formrelay.delivery.outcomes import FINAL, RETRYABLE, AttemptResult
+from formrelay.delivery.outcomes import FINAL, RETRYABLE, SUCCEEDED, AttemptResult
 from formrelay.delivery.progress import DeliveryProgress, progress
-from formrelay.delivery.ssrf import DestinationRefusedError, check_destination_url
+from formrelay.delivery.ssrf import DestinationRefusedError, destination_origin
 from formrelay.delivery.webhook import build_request, default_body, encode_body, send
 from formrelay.delivery.workflow import RetryWorkflow
 from formrelay.domain.clock import Clock, SystemClock, rfc3339
@@ -48,9 +48,15 @@ _LEASE_MARGIN_SECONDS = 30
 _JITTER = 0.1
 
 
+# How a delivery ended, when handling a job ended it (DeliveryReport.ended).
+ENDED_SUCCEEDED = "succeeded"
+ENDED_FAILED = "failed"
+ENDED_DEAD_LETTERED = "dead_lettered"
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What handling one job did: for the log, and for the retry workflow."""
+    """What handling one job did: for the log, the metrics, and the retry workflow."""
 
     outcome: str
     attempt: int
@@ -58,6 +64,12 @@ class DeliveryReport:
     next_attempt_at: str | None = None
     attempt_in_round: int = 0
     round: int = 1
+    # The ending this job put on record (ENDED_*), None if the delivery goes on or had
+    # ended before; how long the HTTP attempt took, None if no request was sent; whether
+    # this job handed the delivery to the retry workflow.
+    ended: str | None = None
+    duration_ms: int | None = None
+    workflow_started: bool = False
 
 
 @dataclass
@@ -69,6 +81,8 @@ class Connector:
     secrets: DestinationSecrets
     leases: DeliveryLeases
     workflow: RetryWorkflow
+    # Built by formrelay.delivery.pinning.pinned_client: it resolves each destination
+    # once, checks every address against allowed_destinations, and connects to it.
     http: httpx.Client
     allowed_destinations: frozenset[str] = frozenset()
     time_scale: float = 1.0
@@ -90,11 +104,26 @@ class Connector:
                 round_=report.round,
                 attempt=report.attempt_in_round + 1,
             )
+            return replace(report, workflow_started=True)
         return report
 
     def retry_attempt(self, job: DeliveryJob, attempt: int) -> DeliveryReport:
         """The workflow's task: in-round attempt `attempt`, made once however often asked."""
         return self._attempt_once(job, expected_attempt=attempt)
+
+    def resume(self, job: DeliveryJob, attempt: int) -> DeliveryReport:
+        """A retry whose execution was lost: in-round attempt `attempt`, made now (once,
+        however often asked), and a further wait handed to a new execution, named by the
+        attempt after the last on record (a name no earlier execution of it took)."""
+        report = self.retry_attempt(job, attempt)
+        if report.next_attempt_at is not None and report.attempt_in_round >= attempt:
+            self.workflow.start(
+                workflow_state(job, report),
+                delivery_id=job.delivery_id,
+                round_=report.round,
+                attempt=report.attempt_in_round + 1,
+            )
+        return report
 
     def give_up(self, job: DeliveryJob, crash: str) -> DeliveryReport:
         """The workflow's last resort when its attempts kept crashing: dead-letter the
@@ -111,7 +140,9 @@ class Connector:
                 job, max(1, state.attempts_total), last_error, self.clock.timestamp()
             )
             self._append(stream, job, [dead], history)
-            return DeliveryReport("dead_lettered", state.attempts_total, round=state.round)
+            return DeliveryReport(
+                "dead_lettered", state.attempts_total, round=state.round, ended=ENDED_DEAD_LETTERED
+            )
         finally:
             self.leases.release(job.tenant_id, job.delivery_id, token)
 
@@ -153,7 +184,7 @@ class Connector:
             reason = "destination_missing" if destination is None else "destination_disabled"
             failed = _failed(job, state.attempts_total, reason, None, self.clock.timestamp())
             self._append(stream, job, [failed], history)
-            return DeliveryReport(reason, state.attempts_total)
+            return DeliveryReport(reason, state.attempts_total, ended=ENDED_FAILED)
         attempt = state.attempts_total + 1
         started_at = self.clock.timestamp()
         result = self._send(job, destination, history[0])
@@ -170,6 +201,8 @@ class Connector:
             next_at,
             attempt_in_round=state.attempts_in_round + 1,
             round=state.round,
+            ended=_ending(result, next_at),
+            duration_ms=None if result.error_class == _REFUSED else result.duration_ms,
         )
 
     def _send(
@@ -189,9 +222,9 @@ class Connector:
             else map_body(destination.mapping, payload, meta)
         )
         try:
-            check_destination_url(destination.url, allowed=self.allowed_destinations)
+            destination_origin(destination.url)
         except DestinationRefusedError:
-            return AttemptResult(FINAL, None, "destination_refused", None, 0)
+            return _refused()
         request = build_request(
             destination,
             delivery_id=job.delivery_id,
@@ -200,13 +233,17 @@ class Connector:
             auth=credentials.auth,
             timestamp=int(self.clock.unix()),
         )
-        return send(
-            self.http,
-            request,
-            read_timeout=destination.timeout_seconds,
-            connect_timeout=destination.connect_timeout_seconds,
-            redact=[*credentials.signing_secrets, *credentials.auth.values()],
-        )
+        try:
+            return send(
+                self.http,
+                request,
+                read_timeout=destination.timeout_seconds,
+                connect_timeout=destination.connect_timeout_seconds,
+                redact=[*credentials.signing_secrets, *credentials.auth.values()],
+            )
+        except DestinationRefusedError:
+            # The client's resolution found a non-public address (or none): nothing was sent.
+            return _refused()
 
     def _decide(
         self,
@@ -267,6 +304,24 @@ class Connector:
                     return
                 version = latest[-1].version
         raise DeliveryBusyError(f"stream {stream.submission_id} stayed too busy to append")
+
+
+def _ending(result: AttemptResult, next_at: str | None) -> str | None:
+    """The ending an attempt's records put on the delivery (as _decide writes them)."""
+    if result.outcome == SUCCEEDED:
+        return ENDED_SUCCEEDED
+    if result.outcome == FINAL:
+        return ENDED_FAILED
+    if result.outcome == RETRYABLE and next_at is None:
+        return ENDED_DEAD_LETTERED
+    return None
+
+
+_REFUSED = "destination_refused"  # the address was not one we send to: no request went out
+
+
+def _refused() -> AttemptResult:
+    return AttemptResult(FINAL, None, _REFUSED, None, 0)
 
 
 def _attempted(

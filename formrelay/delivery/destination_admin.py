@@ -21,7 +21,12 @@ from formrelay.delivery.errors import (
     InvalidDestinationIdError,
 )
 from formrelay.delivery.mapping import mapping_problems
-from formrelay.delivery.ssrf import DestinationRefusedError, Resolver, check_destination_url
+from formrelay.delivery.ssrf import (
+    DEFAULT_RESOLVE_TIMEOUT_SECONDS,
+    DestinationRefusedError,
+    Resolver,
+    check_destination_url,
+)
 from formrelay.domain.destinations import DEFAULT_RETRY_SCHEDULE, Destination
 from formrelay.domain.errors import (
     InvalidIdentifierError,
@@ -129,6 +134,7 @@ class DestinationAdmin:
         secrets: DestinationSecrets,
         allowed: frozenset[str] = frozenset(),
         resolve: Resolver = socket.getaddrinfo,
+        resolve_timeout_seconds: float = DEFAULT_RESOLVE_TIMEOUT_SECONDS,
         default_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE,
     ) -> None:
         self.forms = forms
@@ -137,6 +143,7 @@ class DestinationAdmin:
         self.secrets = secrets
         self.allowed = allowed
         self.resolve = resolve
+        self.resolve_timeout_seconds = resolve_timeout_seconds
 
     def put(self, tenant_id: str, form_id: str, destination_id: str, raw: bytes) -> PutResult:
         """Create or replace (and re-enable) a destination from a PUT body."""
@@ -225,7 +232,14 @@ class DestinationAdmin:
             raise DestinationInvalidError([Violation(v.pointer, v.message) for v in violations])
         errors = _rule_errors(body)
         try:
-            check_destination_url(body["url"], allowed=self.allowed, resolve=self.resolve)
+            # A host that takes too long to resolve is its own answer
+            # (DestinationResolutionTimeoutError), never a request held open.
+            check_destination_url(
+                body["url"],
+                allowed=self.allowed,
+                resolve=self.resolve,
+                timeout=self.resolve_timeout_seconds,
+            )
         except DestinationRefusedError as exc:
             errors.append(Violation("/url", str(exc)))
         if errors:

@@ -7,9 +7,13 @@ specific internal `host:port` pairs (DELIVERY_ALLOWED_DESTINATIONS), which
 is how the local stack delivers to its receiver on 127.0.0.1.
 
 Checking at registration is not enough on its own (DNS can change between
-the check and the delivery): the connector should check again before it
-sends. Powertools has nothing for this; the standard library's `ipaddress`
-does the classification.
+the check and the delivery), and neither is checking again before sending if
+the HTTP client then resolves the name a second time: an answer that changes
+in between (DNS rebinding) would reach a private address. So the connector
+resolves once, checks every address, and connects to a checked address
+itself (formrelay.delivery.pinning), while Host, SNI and the certificate check
+keep the URL's name. Powertools has nothing for this; the standard library's
+`ipaddress` does the classification.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +30,7 @@ from formrelay.domain.errors import FormrelayError
 
 Resolver = Callable[..., Sequence[tuple[Any, ...]]]
 
+DEFAULT_RESOLVE_TIMEOUT_SECONDS = 2.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PORT = re.compile(r"[0-9]{1,5}")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598 carrier-grade NAT
@@ -35,6 +41,10 @@ _METADATA = frozenset(
 
 class DestinationRefusedError(FormrelayError):
     """A destination URL is malformed or would reach a non-public address."""
+
+
+class DestinationResolutionTimeoutError(FormrelayError):
+    """A destination's host did not resolve within the resolution timeout."""
 
 
 def allowed_from_env(value: str) -> frozenset[str]:
@@ -75,10 +85,11 @@ def is_public_address(address: str) -> bool:
     )
 
 
-def check_destination_url(
-    url: str, *, allowed: frozenset[str], resolve: Resolver = socket.getaddrinfo
-) -> None:
-    """Return if url may receive deliveries; raise DestinationRefusedError otherwise."""
+def destination_origin(url: str) -> tuple[str, str, int]:
+    """A destination URL's (scheme, host, port); DestinationRefusedError if malformed.
+
+    Only the URL's shape: whether its addresses are public is checked on resolution.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -92,16 +103,74 @@ def check_destination_url(
         raise DestinationRefusedError("url has no host")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise DestinationRefusedError("url must not carry credentials (use auth)")
-    port = port if port is not None else _DEFAULT_PORTS[scheme]
-    if f"{host}:{port}" in allowed:
-        return
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def resolve_within(
+    resolve: Resolver, host: str, port: int, timeout: float
+) -> Sequence[tuple[Any, ...]]:
+    """resolve(host, port, 0, SOCK_STREAM), or DestinationResolutionTimeoutError after timeout.
+
+    The resolver runs on a daemon thread: a lookup that hangs is abandoned, never waited on.
+    """
+    answer: list[Sequence[tuple[Any, ...]]] = []
+    failure: list[BaseException] = []
+
+    def lookup() -> None:
+        try:
+            answer.append(resolve(host, port, 0, socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if failure:
+        raise failure[0]
+    if not answer:
+        raise DestinationResolutionTimeoutError(f"host {host} did not resolve within {timeout:g} s")
+    return answer[0]
+
+
+def checked_addresses(
+    host: str,
+    port: int,
+    *,
+    allowed: frozenset[str],
+    resolve: Resolver = socket.getaddrinfo,
+    timeout: float = DEFAULT_RESOLVE_TIMEOUT_SECONDS,
+) -> list[str]:
+    """Resolve host once and return its addresses, every one public unless host:port is allowed.
+
+    DestinationRefusedError if the host does not resolve or any address is not public;
+    DestinationResolutionTimeoutError if the resolver takes longer than timeout.
+    """
+    host = host.lower().strip("[]")
     try:
-        answers = resolve(host, port, 0, socket.SOCK_STREAM)
+        answers = resolve_within(resolve, host, port, timeout)
     except (OSError, UnicodeError) as exc:
         raise DestinationRefusedError(f"host {host} does not resolve") from exc
-    addresses = {str(answer[4][0]) for answer in answers}
+    addresses = list(dict.fromkeys(str(answer[4][0]) for answer in answers))
     if not addresses:
         raise DestinationRefusedError(f"host {host} does not resolve")
+    if f"{host}:{port}" in allowed:
+        return addresses
     if not all(is_public_address(a) for a in addresses):
         # Which address is not said: the answer would map internal DNS for the caller.
         raise DestinationRefusedError(f"host {host} resolves to a non-public address")
+    return addresses
+
+
+def check_destination_url(
+    url: str,
+    *,
+    allowed: frozenset[str],
+    resolve: Resolver = socket.getaddrinfo,
+    timeout: float = DEFAULT_RESOLVE_TIMEOUT_SECONDS,
+) -> None:
+    """Return if url may receive deliveries; raise DestinationRefusedError otherwise
+    (DestinationResolutionTimeoutError if its host takes longer than timeout to resolve)."""
+    _, host, port = destination_origin(url)
+    if f"{host}:{port}" in allowed:
+        return
+    checked_addresses(host, port, allowed=allowed, resolve=resolve, timeout=timeout)

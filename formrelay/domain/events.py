@@ -88,3 +88,25 @@ class RecordedEvent:
     def to_dict(self) -> dict[str, Any]:
         """The event as the API shows it."""
         return {**self.body(), "hash": self.hash}
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> RecordedEvent:
+        """An event as the API shows it (an export's line), read back; KeyError or
+        ValueError when a field is missing or of the wrong kind."""
+        causation = document["causation_id"]
+        event = cls(
+            stream=StreamId(str(document["tenant_id"]), str(document["submission_id"])),
+            version=int(document["version"]),
+            event_id=str(document["event_id"]),
+            type=str(document["type"]),
+            schema_version=int(document["schema_version"]),
+            occurred_at=str(document["occurred_at"]),
+            correlation_id=str(document["correlation_id"]),
+            causation_id=None if causation is None else str(causation),
+            data=document["data"],
+            prev_hash=str(document["prev_hash"]),
+            hash=str(document["hash"]),
+        )
+        if not isinstance(event.data, dict):
+            raise ValueError("an event's data is an object")
+        return event

@@ -18,11 +18,14 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
+
 from formrelay.composition import Services
 from formrelay.domain.clock import Clock
 from formrelay.local import asl_timing, dynamodb_atomicity, secretsmanager_atomicity
 from formrelay.local.builds import BUILT_TEMPLATE, read_build
 from formrelay.local.emulator import Emulator
+from formrelay.local.faults import Fault, FaultSpec, check_functions, faults_by_function
 from formrelay.local.front import Front
 from formrelay.local.functions import (
     FunctionRuntime,
@@ -33,14 +36,14 @@ from formrelay.local.functions import (
 )
 from formrelay.local.intrinsics import ResourceMap
 from formrelay.local.lambda_invoke import serve_functions, stop_serving
-from formrelay.local.pollers import Poller, SqsPoller, StreamPoller
+from formrelay.local.pollers import Poller, SchedulePoller, SqsPoller, StreamPoller
 from formrelay.local.processes import BuiltFunctionRuntime
 from formrelay.local.provision import provision
 from formrelay.local.routes import read_routes
 from formrelay.local.runtime_provided import link_runtime_modules
 from formrelay.local.sink import Sink
 from formrelay.local.state_machines import provision_state_machines
-from formrelay.local.template import DEFAULT_TEMPLATE, load_template
+from formrelay.local.template import DEFAULT_TEMPLATE, load_template, resources_of_type
 from formrelay.settings import (
     DEFAULT_DESTINATION_SECRET_PREFIX,
     DEFAULT_TENANT_SECRET_PREFIX,
@@ -48,6 +51,7 @@ from formrelay.settings import (
     Settings,
     parse_secret_cache_seconds,
 )
+from formrelay.telemetry.tracing import TRACE_DISABLED_VARIABLE
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,8 @@ class LocalStack:
         secret_cache_seconds: int | None = None,
         clock: Clock | None = None,
         build_dir: Path | None = None,
+        faults: Sequence[FaultSpec] = (),
+        fault_seed: int = 0,
     ) -> None:
         """time_scale None: $FORMRELAY_TIME_SCALE if set, else the template's value.
 
@@ -99,6 +105,9 @@ class LocalStack:
         instead of `template`, and each function runs from the build's code and layers,
         each container a process of its own (formrelay.local.processes), instead of
         importing the handlers from the source tree. clock does not reach those.
+        faults: injected failures, at most one per function (formrelay.local.faults);
+        start() refuses one whose function the template does not have.
+        fault_seed: seeds the rate=P faults, so a run's decisions can be replayed.
         """
         self.build_dir = build_dir
         if build_dir is not None:
@@ -111,6 +120,9 @@ class LocalStack:
             else parse_secret_cache_seconds(str(secret_cache_seconds))
         )
         self.allow_destinations = list(allow_destinations)
+        self.fault_specs = list(faults)
+        self.fault_seed = fault_seed
+        self.faults: dict[str, Fault] = {}
         self.host = host
         self.port = port
         self.stack_name = stack_name
@@ -128,11 +140,12 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         """Start moto, provision, give each function its environment, then serve and poll."""
+        template = load_template(self.template_path)
+        check_functions(self.fault_specs, resources_of_type(template, "AWS::Serverless::Function"))
         self._save_env()
         dynamodb_atomicity.install()  # before any write: moto's own are not atomic
         secretsmanager_atomicity.install()  # its label moves neither: no CAS without it
         self.aws_endpoint = self._emulator.start()  # also enables the ASL interpreter
-        template = load_template(self.template_path)
         self.resources = provision(template, self.stack_name)
         register_functions(template, self.resources, self.stack_name)
         provision_state_machines(
@@ -148,10 +161,20 @@ class LocalStack:
         # process gets only what every function has alike, for code that reads os.environ.
         shared = shared_environment(self.functions.values())
         os.environ.update(shared)
+        # No X-Ray daemon here: the functions trace nothing (formrelay.telemetry.tracing).
+        os.environ[TRACE_DISABLED_VARIABLE] = "true"
         _warn_unshared_powertools(self.functions.values(), shared)
         asl_timing.install(scale)
         self._runtimes = self._function_runtimes()
+        self.faults = faults_by_function(self.fault_specs, self.fault_seed, scale)
+        for logical_id, fault in self.faults.items():
+            logger.warning("%s: injecting fault %s", self.functions[logical_id].name, fault.spec)
+            self._runtimes[logical_id].inject(fault)
         serve_functions(self._runtimes.values())  # Lambda Invoke at the emulator, in-process
+        # moto builds a service's request router on its first request, with ast.parse,
+        # which CPython 3.11 does not make thread-safe: retry executions that start
+        # together would build the Lambda router at once (SystemError). Build it now.
+        boto3.client("lambda").list_functions()
         routes = read_routes(template, self.resources, self.functions)
         self._front = Front(routes, self.host, self.port, runtimes=self._runtimes)
         self._front.start()
@@ -163,6 +186,8 @@ class LocalStack:
                     self._pollers.append(StreamPoller(runtime, event.properties))
                 elif event.type == "SQS":
                     self._pollers.append(SqsPoller(runtime, event.properties))
+                elif event.type == "Schedule":
+                    self._pollers.append(SchedulePoller(runtime, event.properties, scale))
                 elif event.type != "HttpApi":
                     logger.warning("%s: event type %s is not run locally", spec.name, event.type)
         for poller in self._pollers:
@@ -323,13 +348,14 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
     """Seed the demo tenant and write <state_dir>/demo.json (mode 0600).
 
     Besides the demo credentials it names the tables and secret prefix, so
-    `formrelay tenants|keys` can find the local stack without flags.
+    `formrelay tenants|keys` can find the local stack without flags, and the local
+    ReconcilerFunction's environment, for `formrelay reconcile`.
     """
     from formrelay.bootstrap import seed_demo
 
     operator = stack.operator_services()
     seeded = seed_demo(operator, sink.url)
-    document = {
+    document: dict[str, Any] = {
         "endpoint": stack.endpoint,
         "key_id": seeded["key_id"],
         "secret": seeded["secret"],
@@ -340,8 +366,14 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
         "webhook_secret": seeded["webhook_secret"],
         "views_table": stack.resources["ViewsTable"]["Ref"],
         "events_table": stack.resources["EventsTable"]["Ref"],
+        "anchors_bucket": stack.resources["AnchorsBucket"]["Ref"],
+        "event_bus": stack.resources["FormrelayBus"]["Ref"],
         "tenant_secret_prefix": operator.settings.tenant_secret_prefix,
     }
+    reconciler = stack.functions.get("ReconcilerFunction")
+    if reconciler is not None:
+        # What `formrelay reconcile` runs on: the local ReconcilerFunction's own variables.
+        document["reconciler_environment"] = dict(reconciler.environment)
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / "demo.json"
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -356,6 +388,9 @@ def _banner(stack: LocalStack, demo_file: Path | None) -> None:
     lines = [f"formrelay API     {stack.endpoint}", f"emulated AWS      {stack.aws_endpoint}"]
     if demo_file is not None:
         lines.append(f"demo credentials  {demo_file}")
+    if stack.fault_specs:
+        faults = ", ".join(str(spec) for spec in stack.fault_specs)
+        lines.append(f"injected faults   {faults} (seed {stack.fault_seed})")
     lines.append(READY_LINE)
     print("\n".join(lines), file=sys.stderr, flush=True)
 
@@ -369,6 +404,8 @@ def run(
     allow_destinations: Sequence[str] = (),
     secret_cache_seconds: int | None = None,
     build_dir: Path | None = None,
+    faults: Sequence[FaultSpec] = (),
+    fault_seed: int = 0,
 ) -> None:
     """Run the local stack until SIGINT/SIGTERM, then stop everything cleanly.
 
@@ -377,6 +414,7 @@ def run(
     to private or loopback addresses; with demo, the sink's own is always added.
     secret_cache_seconds: how long functions cache secrets (None: the template's value).
     build_dir: run the functions from this host-platform build (LocalStack's build_dir).
+    faults, fault_seed: injected function failures (LocalStack's).
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -402,6 +440,8 @@ def run(
             allow_destinations=allowed,
             secret_cache_seconds=secret_cache_seconds,
             build_dir=build_dir,
+            faults=faults,
+            fault_seed=fault_seed,
         ) as stack:
             demo_file = None
             if sink is not None:

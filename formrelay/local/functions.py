@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from formrelay.composition import Container, Services
 from formrelay.domain.clock import Clock
 from formrelay.local.emulator import ACCOUNT_ID, REGION
+from formrelay.local.faults import Fault, FunctionTimeoutError
 from formrelay.local.intrinsics import ResourceMap, resolve
 from formrelay.local.provision import physical_name
 from formrelay.local.template import resources_of_type
@@ -234,14 +235,26 @@ class FunctionRuntime:
         self._made: list[Container] = []
         self._setups: list[Callable[[Services], None]] = []
         self._free = threading.Condition()
+        self.fault: Fault | None = None
+
+    def inject(self, fault: Fault | None) -> None:
+        """Fail invocations as fault says from now on (None: no more injected failures)."""
+        self.fault = fault
 
     def invoke(self, event: Any) -> Any:
-        """Call the handler once; exceptions propagate to the caller (the event source)."""
+        """Call the handler once; exceptions propagate to the caller (the event source).
+
+        An invocation that returns after the function's Timeout has failed, as on
+        Lambda (FunctionTimeoutError), whatever the handler returned. An injected
+        fault (formrelay.local.faults) applies here, so every event source sees it.
+        """
         slot = self._acquire()
         try:
             context = LambdaContext(self.spec)
             logger.debug("invoking %s (%s)", self.spec.name, context.aws_request_id)
-            return slot.run(event, context)
+            if self.fault is not None:
+                return self.fault.apply(self.spec.timeout, lambda: self._run(slot, event, context))
+            return self._run(slot, event, context)
         finally:
             with self._free:
                 if slot.usable:
@@ -250,6 +263,14 @@ class FunctionRuntime:
                     self._containers -= 1
                     self._started.remove(slot)
                 self._free.notify()
+
+    def _run(self, slot: Slot, event: Any, context: LambdaContext) -> Any:
+        """One run of the handler in slot; FunctionTimeoutError if it outlived its Timeout."""
+        started = time.monotonic()
+        result = slot.run(event, context)
+        if time.monotonic() - started > self.spec.timeout:
+            raise FunctionTimeoutError(self.spec.timeout)
+        return result
 
     def containers(self) -> list[Container]:
         """The containers made so far, oldest first."""

@@ -22,6 +22,7 @@ from typing import Any
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from formrelay.local.faults import FunctionTimeoutError
 from formrelay.local.functions import FunctionRuntime
 from formrelay.local.processes import FunctionError
 
@@ -51,6 +52,8 @@ def lambda_error(exc: BaseException) -> dict[str, Any]:
     """
     if isinstance(exc, FunctionError):
         return exc.error
+    if isinstance(exc, FunctionTimeoutError):  # Lambda's type for it; no handler frames
+        return {"errorType": "Sandbox.Timedout", "errorMessage": str(exc)}
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)

@@ -26,6 +26,7 @@ from formrelay.composition import Services
 from formrelay.domain.errors import FormrelayError
 from formrelay.local.builds import BuiltFunction
 from formrelay.local.functions import FunctionRuntime, FunctionSpec, LambdaContext, Slot
+from formrelay.telemetry.tracing import TRACE_DISABLED_VARIABLE
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ def container_environment(spec: FunctionSpec) -> dict[str, str]:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "_HANDLER": spec.handler,
+            # No X-Ray daemon here: the functions trace nothing (formrelay.telemetry.tracing).
+            TRACE_DISABLED_VARIABLE: "true",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             "PATH": os.environ.get("PATH", ""),

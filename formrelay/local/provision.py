@@ -1,4 +1,5 @@
-"""Create in the emulator the tables, queues and secrets a template declares."""
+"""Create in the emulator the tables, queues, buckets, secrets and event buses (with their
+rules) a template declares."""
 
 from __future__ import annotations
 
@@ -134,13 +135,68 @@ def provision_secret(logical_id: str, name: str, props: dict[str, Any]) -> dict[
     return {"Ref": arn, "Id": arn}
 
 
+def provision_bucket(logical_id: str, name: str, props: dict[str, Any]) -> dict[str, str]:
+    """Create one bucket, with Object Lock and its default retention when the template
+    asks for them (moto enforces compliance-mode retention as S3 does)."""
+    client = boto3.client("s3")
+    locked = bool(props.get("ObjectLockEnabled"))
+    client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=locked)
+    if locked and "ObjectLockConfiguration" in props:
+        config = props["ObjectLockConfiguration"]
+        default = config.get("Rule", {}).get("DefaultRetention", {})
+        retention: dict[str, Any] = {"Mode": default.get("Mode", "COMPLIANCE")}
+        for unit in ("Days", "Years"):
+            if unit in default:
+                retention[unit] = int(default[unit])  # parameters resolve to text
+        lock: Any = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": retention}}
+        client.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
+    elif props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    logger.debug("provisioned bucket %s as %s", logical_id, name)
+    return {"Ref": name, "Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+
+
+def provision_event_bus(logical_id: str, name: str, props: dict[str, Any]) -> dict[str, str]:
+    """Create one event bus; its Ref is its name, as in CloudFormation."""
+    arn = boto3.client("events").create_event_bus(Name=name)["EventBusArn"]
+    logger.debug("provisioned event bus %s as %s", logical_id, name)
+    return {"Ref": name, "Arn": arn, "Name": name}
+
+
+def provision_rule(logical_id: str, name: str, props: dict[str, Any]) -> dict[str, str]:
+    """Create one rule with its targets (SQS targets deliver in the emulator; Lambda and
+    Step Functions targets do not)."""
+    client = boto3.client("events")
+    bus = str(props.get("EventBusName", "default"))
+    pattern = props.get("EventPattern")
+    request: dict[str, Any] = {"Name": name, "EventBusName": bus}
+    if pattern is not None:
+        request["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+    if "ScheduleExpression" in props:
+        request["ScheduleExpression"] = props["ScheduleExpression"]
+    request["State"] = str(props.get("State", "ENABLED"))
+    arn = client.put_rule(**request)["RuleArn"]
+    targets = [{"Id": str(t["Id"]), "Arn": str(t["Arn"])} for t in props.get("Targets", [])]
+    if targets:
+        client.put_targets(Rule=name, EventBusName=bus, Targets=targets)  # type: ignore[arg-type]
+    logger.debug("provisioned rule %s as %s", logical_id, name)
+    return {"Ref": name, "Arn": arn}
+
+
 def _queue_order(queues: dict[str, dict[str, Any]]) -> list[str]:
     """Queues without a redrive policy first, so dead-letter targets exist."""
     return sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {}))
 
 
+# Resources the local stack has no use for: nothing raises a CloudWatch alarm locally,
+# so neither the alarms nor the topic they notify are made (the failure queues they
+# watch are, and the stack's tests read those directly).
+NOT_EMULATED = ("AWS::CloudWatch::Alarm", "AWS::SNS::Topic", "AWS::SNS::Subscription")
+
+
 def provision(template: dict[str, Any], stack_name: str = "formrelay") -> ResourceMap:
-    """Create tables, queues and secrets; return logical id -> {Ref, Arn, StreamArn...}.
+    """Create tables, queues, buckets, secrets, buses and rules; return logical id ->
+    {Ref, Arn, StreamArn...}.
 
     Parameters are in the map too, with their defaults as Ref.
     """
@@ -154,8 +210,26 @@ def provision(template: dict[str, Any], stack_name: str = "formrelay") -> Resour
         props = resolve(queues[logical_id].get("Properties", {}), resources)
         name = props.get("QueueName") or physical_name(stack_name, logical_id)
         resources[logical_id] = provision_queue(logical_id, name, props)
+    for logical_id, res in resources_of_type(template, "AWS::S3::Bucket").items():
+        props = resolve(res.get("Properties", {}), resources)
+        # Bucket names are lower case; physical names keep the logical id's case.
+        name = props.get("BucketName") or physical_name(stack_name, logical_id).lower()
+        resources[logical_id] = provision_bucket(logical_id, name, props)
     for logical_id, res in resources_of_type(template, "AWS::SecretsManager::Secret").items():
         props = resolve(res.get("Properties", {}), resources)
         name = props.get("Name") or physical_name(stack_name, logical_id)
         resources[logical_id] = provision_secret(logical_id, name, props)
+    for logical_id, res in resources_of_type(template, "AWS::Events::EventBus").items():
+        props = resolve(res.get("Properties", {}), resources)
+        # The template names its bus after the stack, which the resolver knows only as
+        # "formrelay": two local stacks in one emulator need a bus each.
+        name = physical_name(stack_name, logical_id)
+        resources[logical_id] = provision_event_bus(logical_id, name, props)
+    for logical_id, res in resources_of_type(template, "AWS::Events::Rule").items():
+        props = resolve(res.get("Properties", {}), resources)
+        name = props.get("Name") or physical_name(stack_name, logical_id)
+        resources[logical_id] = provision_rule(logical_id, name, props)
+    for type_name in NOT_EMULATED:
+        for logical_id in resources_of_type(template, type_name):
+            logger.debug("not provisioned locally: %s (%s)", logical_id, type_name)
     return resources

@@ -17,13 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 
 from formrelay.domain.canonical import canonical_json
 from formrelay.domain.errors import EventSchemaError, UnknownEventTypeError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -107,6 +109,8 @@ class CompiledSchema:
     def _all_violations(
         self, document: Any, first: fastjsonschema.JsonSchemaValueException
     ) -> list[SchemaViolation]:
+        import jsonschema  # only a failing document pays for its import
+
         validator = jsonschema.Draft7Validator(
             self.schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
         )

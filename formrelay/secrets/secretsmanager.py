@@ -18,12 +18,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import (
-    GetParameterError,
-    TransformParameterError,
-)
 from botocore.exceptions import ClientError
 
 from formrelay.secrets.port import (
@@ -34,6 +28,7 @@ from formrelay.secrets.port import (
 )
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 CURRENT = "AWSCURRENT"
@@ -59,6 +54,8 @@ class SecretsManagerDocuments(SecretDocuments):
     def secretsmanager(self) -> SecretsManagerClient:
         """The Secrets Manager client, built on first use."""
         if self._secretsmanager is None:
+            import boto3  # loads on the first client, not at import
+
             self._secretsmanager = boto3.client("secretsmanager")
         return self._secretsmanager
 
@@ -66,10 +63,19 @@ class SecretsManagerDocuments(SecretDocuments):
     def provider(self) -> SecretsProvider:
         """The caching reader, built on first use."""
         if self._provider is None:
+            # Powertools Parameters loads on the first read: importing it costs every
+            # function's cold start, the authorizer's above all.
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
             self._provider = SecretsProvider(boto3_client=self.secretsmanager)
         return self._provider
 
     def _read_cached(self, name: str, *, force: bool) -> object | None:
+        from aws_lambda_powertools.utilities.parameters.exceptions import (
+            GetParameterError,
+            TransformParameterError,
+        )
+
         try:
             return self.provider.get(
                 name,

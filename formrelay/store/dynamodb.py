@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from formrelay.domain.events import RecordedEvent, StreamId
@@ -31,6 +30,8 @@ class DynamoDBEventStore(EventStore):
     def client(self) -> DynamoDBClient:
         """The DynamoDB client, built on first use."""
         if self._client is None:
+            import boto3  # loads on the first client, not at import
+
             self._client = boto3.client("dynamodb")
         return self._client
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
@@ -41,6 +40,8 @@ class ViewsTableAdapter:
     def dynamodb(self) -> DynamoDBClient:
         """The DynamoDB client, built on first use."""
         if self._dynamodb is None:
+            import boto3  # loads on the first client, not at import
+
             self._dynamodb = boto3.client("dynamodb")
         return self._dynamodb
 

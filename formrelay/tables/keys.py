@@ -55,14 +55,42 @@ def status_pk(tenant_id: str, submission_id: str) -> str:
 
 STATUS_SK = "STATUS"
 
+# A stream's latest anchored head (formrelay/audit/dynamodb.py), beside its status view.
+ANCHORED_SK = "ANCHORED"
+
+# The directory of tenants: one item per tenant under one partition, so the scheduled
+# anchor run finds every tenant with one query, not a scan of the table.
+TENANTS_PK = "TENANTS"
+
+
+# The listing indexes of the Views table: one per combination of the listing's filters,
+# each partitioned by the tenant and the filters, all sorted by `listing_sk` (attribute
+# gsi1sk, shared by the four). gsi1 projects every attribute; gsi2-gsi4 only keys.
+
 
 def listing_pk(tenant_id: str, status: str) -> str:
-    """The tenant listing index (gsi1): submissions by status, newest last."""
+    """gsi1: a tenant's submissions in one status."""
     return f"T#{tenant_id}#STATUS#{status}"
 
 
+def tenant_listing_pk(tenant_id: str) -> str:
+    """gsi2: all of a tenant's submissions."""
+    return f"T#{tenant_id}#SUBMISSIONS"
+
+
+def form_listing_pk(tenant_id: str, form_id: str) -> str:
+    """gsi3: a tenant's submissions of one form."""
+    return f"T#{tenant_id}#FORM#{form_id}#SUBMISSIONS"
+
+
+def form_status_listing_pk(tenant_id: str, form_id: str, status: str) -> str:
+    """gsi4: a tenant's submissions of one form in one status."""
+    return f"T#{tenant_id}#FORM#{form_id}#STATUS#{status}"
+
+
 def listing_sk(received_at: str, submission_id: str) -> str:
-    """Listing order within a status: by time received."""
+    """Listing order in every listing index: by time received (microsecond Z form, so
+    text order is time order), then submission id."""
     return f"{received_at}#{submission_id}"
 
 
@@ -85,3 +113,16 @@ TENANT_BUCKET_SK = "TENANT"
 def key_bucket_sk(key_id: str) -> str:
     """The token bucket of one API key that has a limit of its own."""
     return f"KEY#{key_id}"
+
+
+def reconcile_pk(tenant_id: str) -> str:
+    """A tenant's reconciler records: its checkpoint, and one item per run that repaired."""
+    return f"T#{tenant_id}#RECONCILE"
+
+
+RECONCILE_CHECKPOINT_SK = "CHECKPOINT"
+
+
+def reconcile_run_sk(started_at: str) -> str:
+    """One reconcile run's repairs for the tenant (sorted by when the run started)."""
+    return f"RUN#{started_at}"

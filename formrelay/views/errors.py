@@ -21,3 +21,10 @@ class ListingRefusedError(InvalidListingQueryError):
 
     def __init__(self) -> None:
         super().__init__("the listing query is not one that can be answered")
+
+
+class ListingIncompleteError(FormrelayError):
+    """DynamoDB left some of a page's status items unread, however often they were asked for."""
+
+    def __init__(self) -> None:
+        super().__init__("some of the page's submissions could not be read")

@@ -110,6 +110,7 @@ class StatusViews(ViewsTableAdapter):
 
     def put(self, tenant_id: str, view: dict[str, Any]) -> bool:
         """Store a view unless a newer version is stored; True if written."""
+        status, form_id = view["status"], view["form_id"]
         try:
             self.dynamodb.put_item(
                 TableName=self.views_table,
@@ -118,10 +119,15 @@ class StatusViews(ViewsTableAdapter):
                     "sk": {"S": vk.STATUS_SK},
                     "kind": {"S": "status"},
                     "tenant_id": {"S": tenant_id},
-                    "status": {"S": view["status"]},
-                    "form_id": {"S": view["form_id"]},
+                    "status": {"S": status},
+                    "form_id": {"S": form_id},
                     "version": {"N": str(view["version"])},
-                    "gsi1pk": {"S": vk.listing_pk(tenant_id, view["status"])},
+                    # The listing indexes (see tables/keys.py). A key that does not change
+                    # costs a keys-only index no write when the item is put again.
+                    "gsi1pk": {"S": vk.listing_pk(tenant_id, status)},
+                    "gsi2pk": {"S": vk.tenant_listing_pk(tenant_id)},
+                    "gsi3pk": {"S": vk.form_listing_pk(tenant_id, form_id)},
+                    "gsi4pk": {"S": vk.form_status_listing_pk(tenant_id, form_id, status)},
                     "gsi1sk": {"S": vk.listing_sk(view["received_at"], view["submission_id"])},
                     "view": {"S": json.dumps(view, sort_keys=True)},
                 },

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,23 @@ class RunningStack:
         """The physical name of a table the template declares."""
         names = self.dynamodb().list_tables()["TableNames"]
         return next(name for name in names if logical_id in name)
+
+    def queue_depths(self, logical_ids: Sequence[str]) -> dict[str, int]:
+        """Messages on each of these queues (template logical ids), visible or in flight."""
+        sqs = self.aws.client("sqs", endpoint_url=self.demo["aws_endpoint"])
+        urls = sqs.list_queues()["QueueUrls"]
+        depths = {}
+        for logical_id in logical_ids:
+            url = next(u for u in urls if logical_id in u)
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            depths[logical_id] = sum(int(v) for v in attributes.values())
+        return depths
 
     def received_submissions(self) -> int:
         """How many submission.received events the event table holds."""

@@ -34,6 +34,11 @@ FAULTS: dict[str, tuple[str, str, int]] = {
     "redirects": ("/redirects", "failed", 1),
 }
 TERMINAL = {"delivered", "failed", "dead_lettered"}
+# Two halves of about a minute each that `make test` may run at once, each on a stack
+# and receiver of its own (conftest.py): the first test counts every request its
+# receiver got, so it runs first on whichever stack it shares.
+EVERY_FAULT = pytest.mark.xdist_group("delivery-faults-every-fault")
+FOLLOW_UPS = pytest.mark.xdist_group("delivery-faults-follow-ups")
 
 
 def _at(stamp: str) -> datetime:
@@ -96,6 +101,7 @@ def _history(stack: RunningStack, submission_id: str) -> list[dict[str, Any]]:
     return list(stack.client().history(submission_id).json()["events"])
 
 
+@EVERY_FAULT
 def test_every_fault_ends_in_its_terminal_state_with_every_attempt_on_record(
     faulty: tuple[RunningStack, dict[str, str]], receiver: ScriptedReceiver
 ) -> None:
@@ -132,6 +138,7 @@ def test_every_fault_ends_in_its_terminal_state_with_every_attempt_on_record(
     assert receiver.requests("/ok") == []
 
 
+@FOLLOW_UPS
 def test_retry_after_is_honoured_and_errors_are_classified(
     faulty: tuple[RunningStack, dict[str, str]],
 ) -> None:
@@ -162,6 +169,7 @@ def test_retry_after_is_honoured_and_errors_are_classified(
     assert redirect["status_code"] == 302 and redirect["outcome"] == "final_failure"
 
 
+@FOLLOW_UPS
 def test_a_gone_destination_is_disabled_until_put_again(
     faulty: tuple[RunningStack, dict[str, str]], receiver: ScriptedReceiver
 ) -> None:
@@ -184,6 +192,7 @@ def test_a_gone_destination_is_disabled_until_put_again(
     assert again.json()["enabled"] is True
 
 
+@FOLLOW_UPS
 def test_dead_letters_are_redelivered_one_and_in_bulk(
     faulty: tuple[RunningStack, dict[str, str]], receiver: ScriptedReceiver
 ) -> None:

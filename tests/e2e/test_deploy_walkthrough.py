@@ -29,6 +29,7 @@ from tests.e2e.conftest import REPO, RunningStack, running_stack
 from tests.support.stacks import create_stack, template_outputs
 
 README_URL = "https://hooks.example.com/formrelay"
+FAILURE_QUEUES = ("StatusViewFailureQueue", "DispatcherFailureQueue", "PublisherFailureQueue")
 
 
 def walkthrough() -> tuple[str, list[str]]:
@@ -57,7 +58,14 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]
         cursor_key = stack.aws.client("secretsmanager", endpoint_url=endpoint).describe_secret(
             SecretId="formrelay-ListingCursorKey"
         )
+
+        def queue(logical_id: str) -> dict[str, str]:
+            url = sqs.get_queue_url(QueueName=f"formrelay-{logical_id}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            return {"Ref": url, "Arn": arn["Attributes"]["QueueArn"]}
+
         resources = {
+            **{q: queue(q) for q in FAILURE_QUEUES},
             "EventsTable": {"Ref": stack.demo["events_table"]},
             "ViewsTable": {"Ref": stack.demo["views_table"]},
             "DeliveryQueue": {
@@ -70,6 +78,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]
                 ]["QueueArn"],
             },
             "ListingCursorKey": {"Ref": cursor_key["ARN"]},
+            "AnchorsBucket": {"Ref": stack.demo["anchors_bucket"]},
+            "FormrelayBus": {"Ref": stack.demo["event_bus"]},
         }
         create_stack(
             stack.aws.client("cloudformation", endpoint_url=endpoint),

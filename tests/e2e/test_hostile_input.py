@@ -43,6 +43,7 @@ from formrelay.auth.signing import (
     sign_request,
 )
 from formrelay.client import FormrelayClient
+from formrelay.domain.events import LEDGER_STREAM
 from formrelay.local.routes import path_pattern
 from formrelay.local.template import load_template
 from formrelay.registry.registration import register
@@ -285,6 +286,18 @@ ATTACKS: list[Attack] = [
     ),
     a("no such route", 404, GATEWAY, path="/v1/keys"),
     a("method without a route", 404, GATEWAY, method="PATCH"),
+    # The unsigned API description is a GET and nothing else: no write reaches a function.
+    a("POST to the API description", 404, GATEWAY, path="/v1/openapi.json"),
+    a("PUT over the API description", 404, GATEWAY, method="PUT", path="/v1/openapi.json"),
+    a(
+        "DELETE the API description",
+        404,
+        GATEWAY,
+        method="DELETE",
+        path="/v1/openapi.json",
+        body=b"",
+        content_type=None,
+    ),
     # Idempotency keys.
     a("Idempotency-Key with spaces", 400, PROBLEM, extra=(("Idempotency-Key", "a b"),)),
     a("Idempotency-Key of 129 characters", 400, PROBLEM, extra=(("Idempotency-Key", "k" * 129),)),
@@ -615,7 +628,30 @@ ATTACKS += [
         400,
         PROBLEM,
         **LIST,
-        query=LISTED + "&since=2000&cursor={own_cursor}",
+        query=LISTED + "&since=2000-01-01T00:00:00Z&cursor={own_cursor}",
+    ),
+    a(
+        "cursor of a query without until",
+        400,
+        PROBLEM,
+        **LIST,
+        query=LISTED + "&until=2099-01-01T00:00:00Z&cursor={own_cursor}",
+    ),
+    a(
+        "cursor of a query with a status",
+        400,
+        PROBLEM,
+        **LIST,
+        query="form_id=quiet&cursor={own_cursor}",
+    ),
+    a("until without its zone", 400, PROBLEM, **LIST, query="until=2026-01-01T00:00:00"),
+    a("until a date alone", 400, PROBLEM, **LIST, query="form_id=quiet&until=2026-01-01"),
+    a(
+        "until before since",
+        400,
+        PROBLEM,
+        **LIST,
+        query="since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
     ),
     a(
         "another tenant's cursor",
@@ -625,6 +661,127 @@ ATTACKS += [
         query="status=delivered&form_id=contact&cursor={other_tenant_cursor}",
     ),
 ]
+
+# The tenant-wide export: the audit scope only, and its own parameters and cursors.
+EXPORT: dict[str, Any] = {**READ, "path": "/v1/audit/events"}
+SINCE = "since=2000-01-01T00:00:00Z"
+ATTACKS += [
+    a(
+        "read-only key exports the audit events",
+        403,
+        GATEWAY,
+        **EXPORT,
+        query=SINCE,
+        key="read_only",
+    ),
+    a(
+        "submit-only key exports the audit events",
+        403,
+        GATEWAY,
+        **EXPORT,
+        query=SINCE,
+        key="submit_only",
+    ),
+    a("export without since", 400, PROBLEM, **EXPORT),
+    a("export since without a zone", 400, PROBLEM, **EXPORT, query="since=2000-01-01T00:00:00"),
+    a(
+        "export since in superscript digits",
+        400,
+        PROBLEM,
+        **EXPORT,
+        query="since=%C2%B2%C2%B2%C2%B2%C2%B2-01-01T00:00:00Z",
+    ),
+    a(
+        "export until before since",
+        400,
+        PROBLEM,
+        **EXPORT,
+        query=f"{SINCE}&until=1999-01-01T00:00:00Z",
+    ),
+    a("export limit of 1001", 400, PROBLEM, **EXPORT, query=f"{SINCE}&limit=1001"),
+    a("export limit superscript two", 400, PROBLEM, **EXPORT, query=f"{SINCE}&limit=%C2%B2"),
+    a("export naming a tenant", 400, PROBLEM, **EXPORT, query=f"{SINCE}&tenant_id=rival"),
+    a("export cursor of garbage", 400, PROBLEM, **EXPORT, query=f"{SINCE}&cursor=garbage"),
+    a(
+        "export cursor edited",
+        400,
+        PROBLEM,
+        **EXPORT,
+        query=SINCE + "&cursor={edited_export_cursor}",
+    ),
+    a(
+        "export cursor of another window",
+        400,
+        PROBLEM,
+        **EXPORT,
+        query="since=2000-01-02T00:00:00Z&cursor={own_export_cursor}",
+    ),
+    a("export with a listing cursor", 400, PROBLEM, **EXPORT, query=SINCE + "&cursor={own_cursor}"),
+    a(
+        "listing with an export cursor",
+        400,
+        PROBLEM,
+        **LIST,
+        query=LISTED + "&cursor={own_export_cursor}",
+    ),
+    a(
+        "another tenant's export cursor",
+        400,
+        PROBLEM,
+        **EXPORT,
+        query=SINCE + "&cursor={other_tenant_export_cursor}",
+    ),
+]
+
+# One submission's record checked (verify) and proved (proof): read or audit scope.
+ATTACKS += (
+    [
+        a(
+            f"submit-only key {check}s a submission",
+            403,
+            GATEWAY,
+            **READ,
+            path=f"/v1/submissions/{{submission}}/{check}",
+            key="submit_only",
+        )
+        for check in ("verify", "proof")
+    ]
+    + [
+        a(
+            f"another tenant {check}s a submission",
+            404,
+            PROBLEM,
+            **READ,
+            path=f"/v1/submissions/{{submission}}/{check}",
+            key="other_tenant",
+            extra=(("X-Fr-Tenant", "demo"),),
+        )
+        for check in ("verify", "proof")
+    ]
+    + [
+        a(
+            "verify of an id outside its pattern",
+            404,
+            PROBLEM,
+            **READ,
+            path="/v1/submissions/not-a-submission/verify",
+        ),
+        a(
+            "verify of the tenant's ledger",
+            404,
+            PROBLEM,
+            **READ,
+            path="/v1/submissions/_ledger/verify",
+        ),
+        a(
+            "proof of an unknown submission",
+            404,
+            PROBLEM,
+            **READ,
+            path="/v1/submissions/sub_0123456789abcdef0123456789abcdef/proof",
+        ),
+    ]
+)
 
 
 @dataclass
@@ -640,9 +797,14 @@ class Target:
     values: dict[str, str] = field(default_factory=dict)
 
     def events(self) -> int:
-        """Every item of the event table."""
+        """Every item of the event table but the tenants' ledgers."""
         answer = self.stack.dynamodb().scan(
-            TableName=self.stack.table("EventsTable"), Select="COUNT", ConsistentRead=True
+            TableName=self.stack.table("EventsTable"),
+            Select="COUNT",
+            ConsistentRead=True,
+            # Not the ledgers: the scheduled anchor run appends to them on its own time.
+            FilterExpression="submission_id <> :ledger",
+            ExpressionAttributeValues={":ledger": {"S": LEDGER_STREAM}},
         )
         return int(answer["Count"])
 
@@ -795,14 +957,30 @@ def _cursors(stack: RunningStack, other: FormrelayClient) -> dict[str, str]:
         assert other.submit("contact", {"topic": "t"}).status_code == 202
     own = _next_cursor(stack, stack.client(), {"status": "delivered", "form_id": "quiet"})
     theirs = _next_cursor(stack, other, {"status": "delivered", "form_id": "contact"})
-    payload, signature = own.split(".")
-    flipped = "B" if payload[5] != "B" else "C"
+    own_export = _next_export_cursor(stack.client())
     return {
         "own_cursor": own,
-        "edited_cursor": f"{payload[:5]}{flipped}{payload[6:]}.{signature}",
+        "edited_cursor": _edited(own),
         "cut_cursor": own[:-1],
         "other_tenant_cursor": theirs,
+        "own_export_cursor": own_export,
+        "edited_export_cursor": _edited(own_export),
+        "other_tenant_export_cursor": _next_export_cursor(other),
     }
+
+
+def _edited(cursor: str) -> str:
+    """The cursor with one character of its payload changed (its signature left as it was)."""
+    payload, signature = cursor.split(".")
+    flipped = "B" if payload[5] != "B" else "C"
+    return f"{payload[:5]}{flipped}{payload[6:]}.{signature}"
+
+
+def _next_export_cursor(client: FormrelayClient) -> str:
+    """The cursor of the second page of a tenant's export, one event a page."""
+    answer = client.audit_events("2000-01-01T00:00:00Z", limit=1)
+    assert answer.status_code == 200, answer.text
+    return answer.headers["x-fr-next-cursor"]
 
 
 def _next_cursor(stack: RunningStack, client: FormrelayClient, query: dict[str, str]) -> str:

@@ -4,16 +4,19 @@ exist), and a tenant id named in a header, the query or the body never widens ac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from formrelay.auth.scopes import ROUTE_SCOPES
+from formrelay.auth.scopes import PUBLIC_ROUTES, ROUTE_SCOPES
 from formrelay.client import FormrelayClient
+from formrelay.domain.clock import rfc3339
 from formrelay.registry.registration import register
 from tests.e2e.conftest import RunningStack
 
@@ -109,9 +112,16 @@ def _listing(t: Tenants) -> None:
         ),
         what="the owner's submission in the owner's listing",
     )
+    # And by form alone, and by no filter at all (within the second it was received in)
+    assert t.submission_id in ids(t.owner, form_id=FORM)
+    received = datetime.fromisoformat(t.owner.status(t.submission_id).json()["received_at"])
+    second = {"since": rfc3339(received), "until": rfc3339(received + timedelta(seconds=1))}
+    assert t.submission_id in ids(t.owner, **second)
     for status in ("received", "delivering", "delivered", "failed", "dead_lettered"):
         assert t.submission_id not in ids(t.intruder, status=status, form_id=FORM)
         assert t.submission_id not in ids(t.intruder, status=status)
+    assert t.submission_id not in ids(t.intruder, form_id=FORM)
+    assert t.submission_id not in ids(t.intruder)
     # A tenant id in the query is not a listing parameter at all.
     named = t.intruder.request(
         "GET", "/v1/submissions", query={"status": "delivered", "tenant_id": "demo"}
@@ -179,6 +189,66 @@ def _get_form_version(t: Tenants) -> None:
     assert "email" not in response.text
 
 
+def _export(t: Tenants) -> None:
+    def exported(client: FormrelayClient, **query: str) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+        sent = {"since": "2000-01-01T00:00:00Z", **query}
+        while True:
+            answer = client.request("GET", "/v1/audit/events", query=sent, headers=NAMES_THE_TENANT)
+            assert answer.status_code == 200, answer.text
+            lines += [json.loads(line) for line in answer.text.splitlines()]
+            if "x-fr-next-cursor" not in answer.headers:
+                return lines
+            sent["cursor"] = answer.headers["x-fr-next-cursor"]
+
+    # The owner's export holds the owner's submission; the other tenant's never does.
+    t.stack.wait_for(
+        lambda: (
+            any(e["submission_id"] == t.submission_id for e in exported(t.owner))
+            and len(exported(t.owner)) > 1
+        ),
+        what="the owner's submission in the owner's export",
+    )
+    mine = t.intruder.submit("contact", {"topic": "mine"})
+    assert mine.status_code == 202, mine.text
+    theirs = t.stack.wait_for(
+        lambda: exported(t.intruder, limit="3"), what="the other tenant's own export"
+    )
+    assert theirs and {e["tenant_id"] for e in theirs} == {t.intruder_tenant}
+    assert t.submission_id not in json.dumps(theirs)
+    # A tenant id in the query is not an export parameter at all.
+    named = t.intruder.request(
+        "GET", "/v1/audit/events", query={"since": "2000-01-01T00:00:00Z", "tenant_id": "demo"}
+    )
+    assert named.status_code == 400
+    assert t.submission_id not in named.text
+    # Nor does the owner's cursor open anything for the other tenant.
+    first = t.owner.audit_events("2000-01-01T00:00:00Z", limit=1)
+    cursor = first.headers["x-fr-next-cursor"]
+    stolen = t.intruder.audit_events("2000-01-01T00:00:00Z", limit=1, cursor=cursor)
+    assert stolen.status_code == 400 and t.submission_id not in stolen.text
+
+
+def _checked(route: str) -> Callable[[Tenants], None]:
+    """verify and proof: the owner's record checks out for the owner, is 404 for the other
+    tenant (tenant named in headers or not), whose own submission checks out for it."""
+
+    def case(t: Tenants) -> None:
+        mine = t.owner.request("GET", f"/v1/submissions/{t.submission_id}/{route}")
+        assert mine.status_code == 200 and mine.json()["verified"] is True, mine.text
+        response = t.intruder.request(
+            "GET", f"/v1/submissions/{t.submission_id}/{route}", headers=NAMES_THE_TENANT
+        )
+        _not_found(response)
+        assert t.submission_id not in response.text
+        own = t.intruder.submit("contact", {"topic": "mine"})
+        assert own.status_code == 202, own.text
+        theirs = t.intruder.request("GET", f"/v1/submissions/{own.json()['submission_id']}/{route}")
+        assert theirs.status_code == 200 and theirs.json()["verified"] is True, theirs.text
+
+    return case
+
+
 CASES: dict[str, Callable[[Tenants], None]] = {
     "POST /v1/forms/{form_id}/submissions": _submit,
     "GET /v1/submissions": _listing,
@@ -192,11 +262,40 @@ CASES: dict[str, Callable[[Tenants], None]] = {
     "PUT /v1/forms/{form_id}": _put_form,
     "GET /v1/forms/{form_id}": _get_form,
     "GET /v1/forms/{form_id}/versions/{version}": _get_form_version,
+    "GET /v1/audit/events": _export,
+    "GET /v1/submissions/{submission_id}/verify": _checked("verify"),
+    "GET /v1/submissions/{submission_id}/proof": _checked("proof"),
 }
 
 
 def test_every_route_has_an_isolation_case() -> None:
     assert set(CASES) == set(ROUTE_SCOPES)
+
+
+@pytest.mark.parametrize("route", sorted(PUBLIC_ROUTES))
+def test_a_public_route_answers_unsigned_and_names_no_tenant(tenants: Tenants, route: str) -> None:
+    # Given the public route (no isolation case: it serves the same static document to all)
+    method, path = route.split(" ", 1)
+    # When it is asked without a signature, and with each tenant's signature
+    unsigned = httpx.request(method, tenants.stack.endpoint + path, timeout=30)
+    signed = [client.request(method, path) for client in (tenants.owner, tenants.intruder)]
+    # Then it answers the same document to everyone
+    assert unsigned.status_code == 200, unsigned.text
+    assert [answer.content for answer in signed] == [unsigned.content] * 2
+    # And nothing in it is a tenant's: no tenant id, key, form, destination or submission
+    text = unsigned.text
+    for secret_or_name in (
+        "demo",
+        tenants.intruder_tenant,
+        tenants.stack.demo["key_id"],
+        tenants.stack.demo["secret"],
+        FORM,
+        REGISTERED,
+        DESTINATION,
+        tenants.submission_id,
+        "owner-only-token",
+    ):
+        assert secret_or_name not in text, secret_or_name
 
 
 @pytest.mark.parametrize("route", sorted(CASES))

@@ -147,6 +147,18 @@ def test_a_key_without_the_routes_scope_is_refused(directory: Directory) -> None
         directory.authorize(directory.request(key.key_id, secret))
 
 
+@pytest.mark.parametrize("route", sorted(scopes.PUBLIC_ROUTES))
+def test_a_public_route_is_nothing_the_signer_grants(directory: Directory, route: str) -> None:
+    # Given a key with every scope, and a request to a route that needs no signature
+    key, secret = directory.keys.create("acme", scopes.ALL_SCOPES)
+    method, path = route.split(" ", 1)
+    headers = sign_request(key_id=key.key_id, secret=secret, method=method, path=path, timestamp=T0)
+    # When the signer is asked for it (were the route ever put behind it), Then it refuses:
+    # being public is the template's `Authorizer: NONE`, never a pass from the signer
+    with pytest.raises(AccessDeniedError, match="scope"):
+        directory.authorize(AuthorizationRequest(route, method, path, "", headers))
+
+
 def authorizer_view(directory: Directory, clock: Callable[[], float]) -> Directory:
     """The authorizer's own directory (another container): secrets cached 30 s, its clock."""
     keys = KeyDirectory(

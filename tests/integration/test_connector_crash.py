@@ -17,6 +17,7 @@ import pytest
 from formrelay.bootstrap import CONTACT_FORM_SCHEMA, seed_tenant
 from formrelay.client import Credentials, FormrelayClient
 from formrelay.composition import Services
+from formrelay.delivery.pinning import pinned_client
 from formrelay.local.dev import LocalStack
 from formrelay.local.sink import Sink
 
@@ -49,10 +50,11 @@ def _seed(stack: LocalStack, sink: Sink) -> tuple[Services, FormrelayClient]:
 def _connector_http(stack: LocalStack, hook: Any) -> None:
     """Deliveries (first attempts and retries, in every container) go out through a
     client that calls hook on every response."""
-    client = httpx.Client(follow_redirects=False, trust_env=False, event_hooks={"response": [hook]})
 
     def install(services: Services) -> None:
-        services.connector.http = client
+        services.connector.http = pinned_client(
+            allowed=services.settings.allowed_destinations, event_hooks={"response": [hook]}
+        )
 
     for function in ("ConnectorFunction", "RetryAttemptFunction"):
         stack.runtime(function).configure(install)

@@ -33,7 +33,14 @@ import os
 
 from formrelay.composition import environment
 
-CALLS = {"authorizer": [], "echo": [], "stream_all": [], "stream_filtered": [], "consume": []}
+CALLS = {
+    "authorizer": [],
+    "echo": [],
+    "stream_all": [],
+    "stream_filtered": [],
+    "consume": [],
+    "broken": [],
+}
 SEEN = {}
 ENVIRONMENTS = {}
 
@@ -88,6 +95,11 @@ def stream_filtered(event, context):
     return {"batchItemFailures": []}
 
 
+def broken(event, context):
+    CALLS["broken"].append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
+    raise RuntimeError("the projection is broken")
+
+
 def consume(event, context):
     _saw("consume")
     failures = []
@@ -120,6 +132,19 @@ Resources:
         - {AttributeName: pk, KeyType: HASH}
         - {AttributeName: sk, KeyType: RANGE}
       StreamSpecification: {StreamViewType: NEW_IMAGE}
+  ParkedTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: pk, AttributeType: S}
+        - {AttributeName: sk, AttributeType: S}
+      KeySchema:
+        - {AttributeName: pk, KeyType: HASH}
+        - {AttributeName: sk, KeyType: RANGE}
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  ParkedFailures:
+    Type: AWS::SQS::Queue
   JobsDLQ:
     Type: AWS::SQS::Queue
   JobsQueue:
@@ -192,6 +217,24 @@ Resources:
               Filters:
                 - Pattern: >-
                     {"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["wanted"]}}}}
+  BrokenProjectionFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.broken
+      Events:
+        Stream:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt ParkedTable.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 10
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            MaximumRetryAttempts: 1
+            BisectBatchOnFunctionError: true
+            MaximumRecordAgeInSeconds: 21600
+            DestinationConfig:
+              OnFailure:
+                Destination: !GetAtt ParkedFailures.Arn
   ConsumerFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -381,6 +424,59 @@ def test_stream_records_arrive_in_order_filtered_and_retried(
     wait_until(lambda: len(filtered) >= 2)
     time.sleep(0.3)
     assert filtered == [("INSERT", "02"), ("INSERT", "04")]
+
+
+def test_a_batch_the_function_keeps_failing_on_is_bisected_and_parked_on_its_failure_queue(
+    stack: LocalStack, handlers: ModuleType
+) -> None:
+    # One request, so the poller finds the three records together in one batch.
+    boto3.client("dynamodb").batch_write_item(
+        RequestItems={
+            "frt-ParkedTable": [
+                {"PutRequest": {"Item": {"pk": {"S": "P"}, "sk": {"S": sk}}}}
+                for sk in ("a", "b", "c")
+            ]
+        }
+    )
+    sqs = boto3.client("sqs")
+    queue_url = stack.resources["ParkedFailures"]["Ref"]
+    parked: list[dict[str, Any]] = []
+
+    def three_parked() -> bool:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        parked.extend(json.loads(m["Body"]) for m in messages)
+        return len(parked) >= 3
+
+    wait_until(three_parked, timeout=30)
+    invocations = calls(handlers, "broken")
+    sequences = list(dict.fromkeys(seq for batch in invocations for seq in batch))
+    assert len(sequences) == 3
+    # The whole batch first (all three unless the poller read between two of the
+    # writes), then halves of it, down to single records.
+    assert invocations[0] == sequences[: len(invocations[0])]
+    assert any(len(batch) > 1 for batch in invocations)
+    assert [len(batch) for batch in invocations if len(batch) == 1]
+    stream_arn = stack.resources["ParkedTable"]["StreamArn"]
+    function_arn = "arn:aws:lambda:us-east-1:123456789012:function:frt-BrokenProjectionFunction"
+    # Bisected down to the one record that fails, each record is given up on alone
+    # after its retry, in stream order, and the stream reads on past it.
+    infos = [record["DDBStreamBatchInfo"] for record in parked]
+    assert [(i["startSequenceNumber"], i["endSequenceNumber"]) for i in infos] == [
+        (seq, seq) for seq in sequences
+    ]
+    for record, info in zip(parked, infos, strict=True):
+        assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
+        assert info["shardId"].startswith("shardId-")
+        assert info["approximateArrivalOfFirstRecord"].endswith("Z")
+        context = record["requestContext"]
+        assert context["condition"] == "RetryAttemptsExhausted"
+        assert context["functionArn"] == function_arn
+        assert context["approximateInvokeCount"] == 2  # the try and MaximumRetryAttempts: 1
+        assert record["responseContext"]["functionError"] == "Unhandled"
+    for seq in sequences:  # once in the whole batch, then alone: first try and one retry
+        assert [batch for batch in invocations if batch == [seq]] == [[seq], [seq]]
 
 
 # --- SQS poller --------------------------------------------------------------

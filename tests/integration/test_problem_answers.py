@@ -154,6 +154,7 @@ PRIMARY = "/v1/forms/contact/destinations/primary"
 FORM_ID_PATTERN = "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
 DESTINATION_ID_PATTERN = "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"
 STATUSES = "received, delivering, delivered, failed, dead_lettered"
+TIME_HINT = "an RFC 3339 time with its zone, such as 2026-01-31T00:00:00Z"
 
 # What cursors were before they were signed: base64 of a (partial) LastEvaluatedKey.
 UNSIGNED_START_KEY = base64.urlsafe_b64encode(
@@ -293,13 +294,6 @@ CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         bad_request("unknown query parameters: tenant_id, x"),
     ),
     (
-        "listing without a status",
-        LISTING,
-        "/v1/submissions",
-        {},
-        bad_request(f"status must be one of {STATUSES}"),
-    ),
-    (
         "listing of an unknown status",
         LISTING,
         "/v1/submissions",
@@ -332,7 +326,28 @@ CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         LISTING,
         "/v1/submissions",
         {"query": "status=received&since=yesterday"},
-        bad_request("since must be an RFC 3339 UTC time such as 2026-01-31T00:00:00Z"),
+        bad_request(f"since must be {TIME_HINT}"),
+    ),
+    (
+        "listing with until a time without its zone",
+        LISTING,
+        "/v1/submissions",
+        {"query": "until=2026-01-01T00:00:00"},
+        bad_request(f"until must be {TIME_HINT}"),
+    ),
+    (
+        "listing with until a date and no time",
+        LISTING,
+        "/v1/submissions",
+        {"query": "form_id=contact&until=2026-01-01"},
+        bad_request(f"until must be {TIME_HINT}"),
+    ),
+    (
+        "listing with until not later than since",
+        LISTING,
+        "/v1/submissions",
+        {"query": "since=2026-01-01T01:00:00Z&until=2026-01-01T02:00:00%2B01:00"},
+        bad_request("until must be later than since"),
     ),
     (
         "listing with a cursor of garbage",
@@ -354,7 +369,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         LISTING,
         "/v1/submissions",
         {"query": "status=received&since=%C2%B2%C2%B2%C2%B2%C2%B2-01-01"},
-        bad_request("since must be an RFC 3339 UTC time such as 2026-01-31T00:00:00Z"),
+        bad_request(f"since must be {TIME_HINT}"),
     ),
     (
         "listing with an unsigned start key as cursor",

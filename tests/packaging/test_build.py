@@ -7,7 +7,9 @@ Each build takes sam and pip about 15-30 s (wheels come from PyPI or pip's cache
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sysconfig
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from tests.packaging.checks import (
     unresolved_imports,
     unzipped_bytes,
 )
-from tests.support.builds import BUILD_TIMEOUT_SECONDS, build_once
+from tests.support.builds import BUILD_TIMEOUT_SECONDS, REPO, build_once
 
 # A fresh clone's first build also makes .venv-sam (aws-sam-cli): a minute or two.
 pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_SECONDS)
@@ -150,3 +152,25 @@ def test_the_checks_catch_a_missing_module_and_a_missing_dependency(
     ingest = read_build(host)["IngestFunction"]
     done, _ = import_in_clean_interpreter(ingest, runtime_dir)
     assert done.returncode != 0 and "No module named 'httpx'" in done.stderr
+
+
+def test_sam_validate_lint_passes_with_no_aws_account(lambda_build: Path) -> None:
+    """`make lint-sam`: SAM's validation and cfn-lint over the expanded template, with
+    no credentials and no AWS configuration (after the build, so .venv-sam exists)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env |= {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    done = subprocess.run(
+        ["make", "--no-print-directory", "lint-sam"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "is a valid SAM Template" in done.stdout + done.stderr

@@ -24,13 +24,16 @@ RESOURCES = TEMPLATE["Resources"]
 
 
 def http_routes() -> list[tuple[str, str, str]]:
-    """(handler, method, path) of every HttpApi event the template declares."""
+    """(handler, method, path) of every signed HttpApi event the template declares: the
+    routes a tenant's key calls (a public route, Authorizer NONE, has no caller to bind a
+    body to or to rate-limit)."""
     routes = []
     for resource in RESOURCES.values():
         properties = resource.get("Properties", {})
         for event in properties.get("Events", {}).values():
-            if event["Type"] == "HttpApi":
-                p = event["Properties"]
+            p = event.get("Properties", {})
+            public = p.get("Auth", {}).get("Authorizer") == "NONE"
+            if event["Type"] == "HttpApi" and not public:
                 routes.append((properties["Handler"], p["Method"], p["Path"]))
     return routes
 

@@ -15,13 +15,15 @@ from formrelay.local.intrinsics import ResourceMap, resolve
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
 
 # What template_aws does not provision (moto has no HTTP API, state machine or role
-# from the template): stand-in identities for the outputs that name them.
+# from the template, and the local stack makes no alarm topic): stand-in identities
+# for the outputs that name them.
 STAND_INS: ResourceMap = {
     "HttpApi": {"Ref": "a1b2c3d4e5"},
     "DeliveryRetryStateMachine": {
         "Ref": "arn:aws:states:us-east-1:123456789012:stateMachine:DeliveryRetry"
     },
     "TenantScopedDataRole": {"Arn": "arn:aws:iam::123456789012:role/TenantScopedDataRole"},
+    "AlarmTopic": {"Ref": "arn:aws:sns:us-east-1:123456789012:formrelay-AlarmTopic"},
 }
 
 

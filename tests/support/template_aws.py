@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -15,6 +15,9 @@ from formrelay.local import secretsmanager_atomicity
 from formrelay.local.intrinsics import ResourceMap
 from formrelay.local.provision import provision
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template
+
+if TYPE_CHECKING:
+    from formrelay.composition import Services
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -41,6 +44,31 @@ class TemplateAws:
     def events_table(self) -> str:
         """The Events table's physical name."""
         return self.resources["EventsTable"]["Ref"]
+
+    def operator(self) -> Services:
+        """formrelay's services on these tables, as an operator's tools build them."""
+        from formrelay.composition import Services
+        from formrelay.settings import Settings
+
+        return Services(
+            Settings(events_table=self.events_table, views_table=self.views_table),
+            dynamodb=self.dynamodb,
+            secretsmanager=self.secretsmanager,
+        )
+
+    def seed_tenant(self, tenant_id: str) -> Services:
+        """A tenant with one open `contact` form and one destination; the operator's services."""
+        from formrelay.bootstrap import seed_tenant
+
+        operator = self.operator()
+        seed_tenant(
+            operator,
+            tenant_id=tenant_id,
+            form_id="contact",
+            schema={"type": "object"},
+            destination_url="https://hooks.example.com/x",
+        )
+        return operator
 
 
 @contextlib.contextmanager

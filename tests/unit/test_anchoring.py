@@ -3,7 +3,7 @@ the tenant's ledger; nothing when nothing changed; a stopped run finished, never
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from formrelay.audit.anchoring import Anchoring
 from formrelay.audit.anchors import Anchor, StreamHead, leaf_bytes
@@ -145,3 +145,52 @@ def test_a_run_stopped_after_writing_the_object_is_finished_not_doubled() -> Non
     assert [entry["root"] for entry in world.ledger("demo")] == [orphan.root]
     assert world.heads.head_of("demo", "s-1").anchor_id == orphan.anchor_id  # type: ignore[union-attr]
     assert world.anchors.sequences("demo") == [1]
+
+
+def test_a_stream_seen_again_in_the_overlap_is_not_anchored_back_to_an_earlier_version() -> None:
+    # Given a stream of three events anchored at its third
+    world = World()
+    stream = StreamId("acme", "sub_a")
+    world.events.append(
+        stream, [received(world.clock), requested(world.clock), requested(world.clock)], 0
+    )
+    world.clock.advance(10)
+    first = world.anchoring.take("acme")
+    assert first is not None and first.heads[first.index_of("sub_a") or 0].version == 3
+
+    # When another stream changes and the next anchor's overlap shows all three again
+    world.events.append(StreamId("acme", "sub_b"), [received(world.clock)], 0)
+    world.clock.advance(10)
+    second = world.anchoring.take("acme")
+
+    # Then the next anchor leaves the stream out, and its anchored head stays at version 3
+    assert second is not None and second.index_of("sub_a") is None
+    assert second.index_of("sub_b") is not None
+    head = world.heads.head_of("acme", "sub_a")
+    assert head is not None and (head.version, head.anchor_id) == (3, first.anchor_id)
+
+
+def test_two_runs_racing_for_one_sequence_number_end_in_one_anchor() -> None:
+    # Given a rival run that writes its anchor 1 between this run's look and its write
+    world = World()
+    world.submit("acme", "s-1")
+    world.clock.advance(10)
+    rival_clock = ManualClock(world.clock.now() + timedelta(seconds=1))
+    rival = Anchoring(world.events, world.anchors, world.heads, rival_clock)
+
+    class Racing(InMemoryAnchorStore):
+        def _create(self, key: str, body: bytes) -> bool:
+            if not self.objects:
+                assert rival.take("acme") is not None
+            return super()._create(key, body)
+
+    racing = Racing()
+    racing.objects = world.anchors.objects  # one bucket, two runs
+
+    # When this run takes its anchor
+    taken = Anchoring(world.events, racing, world.heads, world.clock).take("acme")
+
+    # Then it finishes the rival's anchor: one object, one ledger event
+    assert taken is not None and taken == world.anchors.get("acme", 1)
+    assert racing.sequences("acme") == [1]
+    assert [entry["sequence"] for entry in world.ledger("acme")] == [1]

@@ -11,12 +11,14 @@ draws the middle, so every wait is exactly what the destination's schedule says.
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -33,6 +35,8 @@ from formrelay.delivery.memory import (
     InMemoryRetryWorkflow,
 )
 from formrelay.delivery.outcomes import MAX_RETRY_AFTER_SECONDS
+from formrelay.delivery.pinning import pinned_client
+from formrelay.delivery.ssrf import check_destination_url
 from formrelay.domain.clock import ManualClock
 from formrelay.domain.destinations import Destination
 from formrelay.domain.events import (
@@ -72,8 +76,8 @@ def receiver() -> Iterator[ScriptedReceiver]:
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(follow_redirects=False, trust_env=False) as client:
+def http(receiver: ScriptedReceiver) -> Iterator[httpx.Client]:
+    with pinned_client(allowed=frozenset({receiver.address})) as client:
         yield client
 
 
@@ -314,6 +318,12 @@ def test_any_sequence_of_answers_ends_once_as_the_schedule_says(
     destination = world.directory.get("acme", "contact", "crm")
     assert destination is not None and destination.enabled is not gone
     assert len(world.of(job, DESTINATION_DISABLED)) == int(gone)
+    # And the reports the metrics count name that one ending, each attempt's latency, and
+    # the workflow started
+    ending = {"delivered": "succeeded", "failed": "failed", "dead_lettered": "dead_lettered"}
+    assert [r.ended for r in reports if r.ended is not None] == [ending[state]]
+    assert all(r.duration_ms is not None and r.duration_ms >= 0 for r in reports)
+    assert sum(r.workflow_started for r in reports) == len(world.workflow.executions)
 
 
 @settings(
@@ -515,8 +525,12 @@ def test_a_disabled_or_missing_destination_fails_on_record_without_a_request(
     world.directory.disable("acme", "contact", "crm", "gone (HTTP 410)")
     [disabled, missing] = world.submit("crm", "nowhere")
 
-    assert world.connector.first_attempt(disabled).outcome == "destination_disabled"
-    assert world.connector.first_attempt(missing).outcome == "destination_missing"
+    first_disabled = world.connector.first_attempt(disabled)
+    first_missing = world.connector.first_attempt(missing)
+
+    assert (first_disabled.outcome, first_disabled.ended) == ("destination_disabled", "failed")
+    assert (first_missing.outcome, first_missing.ended) == ("destination_missing", "failed")
+    assert first_disabled.duration_ms is None  # nothing was sent
 
     assert world.receiver.requests(path) == []
     assert [f["reason"] for f in world.of(disabled, DELIVERY_FAILED)] == ["destination_disabled"]
@@ -533,6 +547,7 @@ def test_giving_up_dead_letters_a_running_delivery_once(world: World) -> None:
     again = world.connector.give_up(job, "ConnectionError")
 
     assert (first.outcome, again.outcome) == ("dead_lettered", "already_dead_lettered")
+    assert (first.ended, again.ended) == ("dead_lettered", None)
     [dead] = world.of(job, DELIVERY_DEAD_LETTERED)
     assert dead["last_error"] == "attempt crashed: ConnectionError"
 
@@ -550,3 +565,38 @@ def test_another_tenants_destination_of_the_same_ids_is_never_used(world: World)
     # Then it fails as missing; globex's receiver got nothing
     assert report.outcome == "destination_missing"
     assert world.receiver.requests("/globex") == []
+
+
+def test_a_destination_rebound_to_loopback_after_its_check_is_refused_unsent(
+    receiver: ScriptedReceiver,
+) -> None:
+    """DNS rebinding: the name was public when the destination was checked, and answers
+    loopback (where the receiver listens) when the connector resolves it to connect."""
+    answers = ["93.184.216.34", "127.0.0.1"]
+
+    def rebinding(host: str, port: int, *args: Any) -> list[tuple[Any, ...]]:
+        address = answers.pop(0) if len(answers) > 1 else answers[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    port = int(receiver.address.rsplit(":", 1)[1])
+    url = f"http://rebind.formrelay.test:{port}/rebound/{uuid.uuid4().hex}"
+    check_destination_url(url, allowed=frozenset(), resolve=rebinding)  # the PUT's check
+    with pinned_client(allowed=frozenset({receiver.address}), resolve=rebinding) as client:
+        world = World(receiver, client)
+        world.directory.put(
+            Destination(
+                tenant_id="acme",
+                form_id="contact",
+                destination_id="rebound",
+                url=url,
+                timeout_seconds=READ_TIMEOUT,
+                connect_timeout_seconds=READ_TIMEOUT,
+            )
+        )
+        world.secrets.put("acme", "contact", "rebound", auth_credentials=None)
+        [job] = world.submit("rebound")
+        report = world.connector.first_attempt(job)
+    assert report.outcome == "final_failure"
+    assert [a["error_class"] for a in world.of(job, DELIVERY_ATTEMPTED)] == ["destination_refused"]
+    assert receiver.requests(urlsplit(url).path) == []
+    assert world.workflow.executions == []

@@ -9,13 +9,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import threading
 from typing import Any
 
 import pytest
 
+from formrelay.api.errors import problem_for
 from formrelay.delivery.destination_admin import DestinationAdmin
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.memory import InMemoryDestinationDirectory
+from formrelay.delivery.ssrf import DestinationResolutionTimeoutError
 from formrelay.domain.clock import ManualClock
 from formrelay.registry.memory import InMemoryFormCatalog
 from formrelay.registry.registration import register
@@ -292,3 +295,24 @@ def test_rotation_signs_with_both_secrets_until_the_overlap_ends(admin: Admin) -
     assert admin.secrets.credentials("acme", "contact", "crm").signing_secrets == (second, first)
     admin.clock.advance(61)
     assert admin.secrets.credentials("acme", "contact", "crm").signing_secrets == (second,)
+
+
+def test_a_host_whose_resolution_hangs_is_a_422_problem_and_nothing_is_stored() -> None:
+    released = threading.Event()
+
+    def hangs(host: str, port: int, *args: Any) -> list[tuple[Any, ...]]:
+        released.wait(30)
+        return _public(host, port)
+
+    world = Admin()
+    world.admin.resolve = hangs
+    world.admin.resolve_timeout_seconds = 0.2
+    try:
+        with pytest.raises(DestinationResolutionTimeoutError) as caught:
+            world.put(body(url="https://slow-dns.example.com/in"))
+    finally:
+        released.set()
+    problem = problem_for(caught.value)
+    assert problem is not None
+    assert (problem.status, problem.slug) == (422, "destination-resolution-timeout")
+    assert world.nothing_stored("acme")

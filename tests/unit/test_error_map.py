@@ -29,13 +29,23 @@ from formrelay.domain import errors as domain
 from formrelay.domain.errors import FormrelayError, Violation
 from formrelay.intake.errors import SubmissionInvalidError, SubmissionNotAnObjectError
 from formrelay.local.builds import BuildLayoutError
+from formrelay.local.faults import (
+    FaultSpecError,
+    FunctionTimeoutError,
+    InjectedFault,
+    UnknownFaultFunctionError,
+)
 from formrelay.local.processes import FunctionError
 from formrelay.local.runtime_provided import RuntimeModuleMissingError
+from formrelay.reconciliation.parked import (
+    ParkedBatchNotRepairedError,
+    UnreadableParkedMessageError,
+)
 from formrelay.registry.errors import EventRegistryError
 from formrelay.secrets.port import SecretDocumentBusyError, SecretDocumentError
 from formrelay.settings import ConfigurationError
 from formrelay.views.cursor_key import CursorKeyUnavailableError
-from formrelay.views.errors import InvalidCursorError
+from formrelay.views.errors import InvalidCursorError, ListingIncompleteError
 from tests.support.http_events import Context, http_event
 
 LOCAL_RUNTIME = "the local runtime's own failure (formrelay dev --build-dir), never an API answer"
@@ -74,15 +84,22 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     DestinationRefusedError: "the destination admin answers it as a violation at /url",
     ConfigurationError: "a function without its settings is our deployment's fault",
     CursorKeyUnavailableError: "a query function that cannot read its cursor key is misdeployed",
+    ListingIncompleteError: "DynamoDB throttling reads past every retry is our capacity failing",
     FormSchemaError: OPERATOR_TOOLING,
     ContractToolsMissingError: TENANT_TOOLING,
     ContractTestAbortedError: TENANT_TOOLING,
     BuildLayoutError: LOCAL_RUNTIME,
     FunctionError: LOCAL_RUNTIME,
+    FunctionTimeoutError: LOCAL_RUNTIME,
+    InjectedFault: "a failure formrelay dev --fault asked for: the front answers 500 as for Lambda",
+    FaultSpecError: "a bad formrelay dev --fault, refused by the command line (exit 2)",
+    UnknownFaultFunctionError: "a bad formrelay dev --fault, refused by the command line (exit 2)",
     RuntimeModuleMissingError: LOCAL_RUNTIME,
     UnknownStackError: OPERATOR_TOOLING,
     MissingStackOutputError: OPERATOR_TOOLING,
     EventRegistryError: "the event registry on disk, read by `formrelay schemas check` in CI",
+    UnreadableParkedMessageError: "the scheduled reconciler's finding about a failure queue",
+    ParkedBatchNotRepairedError: "the scheduled reconciler's: the message stays for its next run",
 }
 
 

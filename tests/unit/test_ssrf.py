@@ -7,11 +7,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from formrelay.delivery.ssrf import (
     DestinationRefusedError,
     allowed_from_env,
     check_destination_url,
+    checked_addresses,
+    destination_origin,
     is_public_address,
 )
 from formrelay.domain.errors import FormrelayError
@@ -181,3 +185,32 @@ def test_is_public_address_refuses_garbage() -> None:
     assert not is_public_address("not an address")
     assert is_public_address(PUBLIC_V4)
     assert is_public_address(PUBLIC_V6)
+
+
+_ADDRESSES = st.sampled_from(
+    [PUBLIC_V4, PUBLIC_V6, "8.8.8.8", "127.0.0.1", "10.0.0.1", "169.254.169.254", "::1"]
+)
+
+
+@given(st.lists(_ADDRESSES, min_size=1, max_size=6), st.booleans())
+def test_checked_addresses_are_the_answer_when_every_one_is_public_or_the_pair_allowed(
+    addresses: list[str], allow: bool
+) -> None:
+    allowed = frozenset({"hooks.example.com:443"}) if allow else frozenset()
+    resolve = resolver(*addresses)
+    if allow or all(is_public_address(a) for a in addresses):
+        got = checked_addresses("hooks.example.com", 443, allowed=allowed, resolve=resolve)
+        assert got == list(dict.fromkeys(addresses))
+    else:
+        with pytest.raises(DestinationRefusedError):
+            checked_addresses("hooks.example.com", 443, allowed=allowed, resolve=resolve)
+
+
+def test_a_resolver_that_fails_fast_is_its_own_refusal_not_a_timeout() -> None:
+    with pytest.raises(DestinationRefusedError, match="does not resolve"):
+        checked_addresses("nowhere.invalid", 443, allowed=frozenset(), resolve=unresolvable)
+
+
+def test_destination_origin_is_the_urls_scheme_host_and_port() -> None:
+    assert destination_origin("https://Hooks.Example.com/in") == ("https", "hooks.example.com", 443)
+    assert destination_origin("http://[::1]:8080/") == ("http", "::1", 8080)

@@ -27,7 +27,7 @@ from formrelay.settings import ConfigurationError
 # its template entry declares exactly these (a variable added to a function, or to
 # Globals, fails the test: give it on purpose). Each set follows the services its
 # handler uses (ADAPTERS below) and the settings those are built from.
-POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"}
 RATE_LIMITS = {"VIEWS_TABLE", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_BURST"}
 DELIVERING = {
     "EVENTS_TABLE",
@@ -41,8 +41,11 @@ FUNCTION_VARIABLES: dict[str, set[str]] = {
     "AuthorizerFunction": {"VIEWS_TABLE", "TENANT_SECRET_PREFIX", "SECRET_CACHE_SECONDS"},
     "IngestFunction": RATE_LIMITS | {"EVENTS_TABLE"},
     "QueryFunction": RATE_LIMITS | {"EVENTS_TABLE", "LISTING_CURSOR_KEY_SECRET"},
+    "AuditFunction": RATE_LIMITS | {"EVENTS_TABLE", "LISTING_CURSOR_KEY_SECRET", "ANCHORS_BUCKET"},
+    "AnchorFunction": {"EVENTS_TABLE", "VIEWS_TABLE", "ANCHORS_BUCKET"},
     "StatusViewFunction": {"EVENTS_TABLE", "VIEWS_TABLE"},
     "DispatcherFunction": {"DELIVERY_QUEUE_URL"},
+    "PublisherFunction": {"EVENT_BUS_NAME"},
     "ConnectorFunction": DELIVERING | {"DELIVERY_RETRY_STATE_MACHINE_ARN"},
     "RetryAttemptFunction": DELIVERING,
     "AdminFunction": RATE_LIMITS
@@ -54,6 +57,17 @@ FUNCTION_VARIABLES: dict[str, set[str]] = {
     },
     "RedeliveryFunction": RATE_LIMITS | {"EVENTS_TABLE", "DELIVERY_QUEUE_URL"},
     "FormsFunction": RATE_LIMITS,
+    "ApiDescriptionFunction": set(),  # a static document: no table, no secret, no limit
+    # It resumes overdue retries as the workflow's task does, so it delivers too.
+    "ReconcilerFunction": DELIVERING
+    | {
+        "DELIVERY_QUEUE_URL",
+        "DELIVERY_RETRY_STATE_MACHINE_ARN",
+        "EVENT_BUS_NAME",
+        "STATUS_VIEW_FAILURE_QUEUE_URL",
+        "DISPATCHER_FAILURE_QUEUE_URL",
+        "PUBLISHER_FAILURE_QUEUE_URL",
+    },
 }
 # The services each function's handler (and the shared HTTP app) asks for.
 HTTP = {"rate_limiter"}
@@ -61,13 +75,18 @@ ADAPTERS: dict[str, set[str]] = {
     "AuthorizerFunction": {"keys", "nonces"},
     "IngestFunction": HTTP | {"forms", "events"},
     "QueryFunction": HTTP | {"listing", "events"},
+    "AuditFunction": HTTP | {"events", "cursors", "anchored_heads", "anchor_store"},
+    "AnchorFunction": {"tenants", "anchoring"},
     "StatusViewFunction": {"events", "statuses"},
     "DispatcherFunction": {"delivery_queue"},
+    "PublisherFunction": {"event_publisher"},
     "ConnectorFunction": {"connector", "retry_workflow"},
     "RetryAttemptFunction": {"connector"},
     "AdminFunction": HTTP | {"destination_admin"},
     "RedeliveryFunction": HTTP | {"events", "delivery_queue"},
     "FormsFunction": HTTP | {"forms"},
+    "ApiDescriptionFunction": set(),
+    "ReconcilerFunction": {"tenants", "reconciler", "retry_workflow"},
 }
 # Every service that needs a resource, and the resource's variable.
 NEEDS_RESOURCE = {
@@ -78,7 +97,13 @@ NEEDS_RESOURCE = {
     "delivery_queue": "DELIVERY_QUEUE_URL",
     "leases": "VIEWS_TABLE",
     "listing": "LISTING_CURSOR_KEY_SECRET",
+    "cursors": "LISTING_CURSOR_KEY_SECRET",
+    "anchor_store": "ANCHORS_BUCKET",
+    "anchored_heads": "VIEWS_TABLE",
+    "event_publisher": "EVENT_BUS_NAME",
 }
+# The stream mappings' failure queues, one per projection.
+FAILURE_QUEUES = ("StatusViewFailureQueue", "DispatcherFailureQueue", "PublisherFailureQueue")
 # The secret that signs the query function's listing cursors.
 CURSOR_KEY_ARN = (
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:formrelay-ListingCursorKey-AbC123"
@@ -107,7 +132,22 @@ def resources(template: dict[str, Any]) -> ResourceMap:
             "QueueName": "formrelay-DeliveryQueue",
         },
         "DeliveryDLQ": {"Arn": "arn:aws:sqs:us-east-1:123456789012:formrelay-DeliveryDLQ"},
+        **{
+            queue: {
+                "Ref": f"http://127.0.0.1:1/123456789012/formrelay-{queue}",
+                "Arn": f"arn:aws:sqs:us-east-1:123456789012:formrelay-{queue}",
+            }
+            for queue in FAILURE_QUEUES
+        },
         "ListingCursorKey": {"Ref": CURSOR_KEY_ARN, "Id": CURSOR_KEY_ARN},
+        "AnchorsBucket": {
+            "Ref": "formrelay-anchorsbucket",
+            "Arn": "arn:aws:s3:::formrelay-anchorsbucket",
+        },
+        "FormrelayBus": {
+            "Ref": "formrelay-events",
+            "Arn": "arn:aws:events:us-east-1:123456789012:event-bus/formrelay-events",
+        },
     }
     register_functions(template, mapped, "formrelay")
     mapped["DeliveryRetryStateMachine"] = {
@@ -133,18 +173,23 @@ def test_short_tags_load_as_intrinsic_dicts(template: dict[str, Any]) -> None:
     }
 
 
-def test_ten_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
+def test_fifteen_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
     assert {lid: spec.handler for lid, spec in functions.items()} == {
         "AuthorizerFunction": "handlers.authorizer.handler",
         "IngestFunction": "handlers.ingest.handler",
         "QueryFunction": "handlers.query.handler",
+        "AuditFunction": "handlers.audit.handler",
+        "AnchorFunction": "handlers.anchor.handler",
         "StatusViewFunction": "projections.status_view.handler",
         "DispatcherFunction": "projections.dispatcher.handler",
+        "PublisherFunction": "projections.publisher.handler",
         "ConnectorFunction": "handlers.connector.handler",
         "RetryAttemptFunction": "handlers.retry_attempt.handler",
         "AdminFunction": "handlers.admin.handler",
         "RedeliveryFunction": "handlers.redelivery.handler",
         "FormsFunction": "handlers.forms.handler",
+        "ApiDescriptionFunction": "handlers.api_description.handler",
+        "ReconcilerFunction": "handlers.reconciler.handler",
     }
     assert functions["RetryAttemptFunction"].arn == RETRY_FUNCTION_ARN
     assert functions["RetryAttemptFunction"].timeout == 60
@@ -156,22 +201,214 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
         "AuthorizerFunction": [],
         "IngestFunction": ["HttpApi"],
         "QueryFunction": ["HttpApi", "HttpApi", "HttpApi"],
+        "AuditFunction": ["HttpApi", "HttpApi", "HttpApi"],
+        "AnchorFunction": ["Schedule"],
         "StatusViewFunction": ["DynamoDB"],
         "DispatcherFunction": ["DynamoDB"],
+        "PublisherFunction": ["DynamoDB"],
         "ConnectorFunction": ["SQS"],
         "RetryAttemptFunction": [],
         "AdminFunction": ["HttpApi", "HttpApi", "HttpApi"],
         "RedeliveryFunction": ["HttpApi"],
         "FormsFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi"],
+        "ApiDescriptionFunction": ["HttpApi"],
+        "ReconcilerFunction": ["Schedule"],
     }
     stream = functions["StatusViewFunction"].events[0].properties
     assert stream["Stream"].endswith("formrelay-EventsTable/stream/x")
     assert (stream["BatchSize"], stream["MaximumRetryAttempts"]) == (100, 10)
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    publisher = functions["PublisherFunction"].events[0].properties
+    assert publisher["Stream"] == stream["Stream"]
+    assert publisher["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # A batch the bus keeps refusing is bisected, then parked on its own failure queue
+    assert (publisher["MaximumRetryAttempts"], publisher["BisectBatchOnFunctionError"]) == (
+        10,
+        True,
+    )
+    assert "FilterCriteria" not in publisher  # every event, the ledger's too
     sqs = functions["ConnectorFunction"].events[0].properties
     assert sqs["Queue"].endswith(":formrelay-DeliveryQueue") and sqs["BatchSize"] == 10
     assert functions["ConnectorFunction"].timeout == 60
     assert functions["IngestFunction"].timeout == 30
+    schedule = functions["AnchorFunction"].events[0].properties
+    assert schedule["Schedule"] == "rate(5 minutes)"
+
+
+STREAM_SOURCES = ("DynamoDB", "Kinesis")
+QUEUE_SOURCES = ("SQS",)
+
+
+def _mappings(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(function, event, properties) of every stream and queue mapping of the template."""
+    return [
+        (lid, name, event.get("Properties", {}))
+        for lid, function in resources_of_type(template, "AWS::Serverless::Function").items()
+        for name, event in function["Properties"].get("Events", {}).items()
+        if event["Type"] in STREAM_SOURCES + QUEUE_SOURCES
+    ]
+
+
+def test_every_stream_and_queue_mapping_has_a_failure_destination(
+    template: dict[str, Any],
+) -> None:
+    """A batch its function keeps failing on lands somewhere an alarm watches, never
+    dropped: a stream mapping's OnFailure queue, a queue's redrive to its DLQ."""
+    mappings = _mappings(template)
+    assert {(lid, kind) for lid, kind, _ in mappings} >= {
+        ("StatusViewFunction", "EventsStream"),
+        ("DispatcherFunction", "EventsStream"),
+        ("ConnectorFunction", "DeliveryJobs"),
+    }
+    resources = template["Resources"]
+    for lid, name, props in mappings:
+        where = f"{lid}.{name}"
+        assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], where
+        if "Queue" in props:
+            queue = props["Queue"]["Fn::GetAtt"][0]
+            redrive = resources[queue]["Properties"].get("RedrivePolicy", {})
+            dlq = redrive.get("deadLetterTargetArn", {}).get("Fn::GetAtt", [None])[0]
+            assert resources.get(dlq, {}).get("Type") == "AWS::SQS::Queue", where
+            continue
+        target = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        assert target is not None, f"{where} drops what it gives up on"
+        queue = target["Fn::GetAtt"][0]
+        assert resources[queue]["Type"] == "AWS::SQS::Queue", where
+        assert f"sqs:SendMessage on {queue}" in GRANTS[lid], where
+        assert props["BisectBatchOnFunctionError"] is True, where
+        assert 60 <= props["MaximumRecordAgeInSeconds"] <= 86400, where
+        assert 0 <= props["MaximumRetryAttempts"] <= 10, where
+
+
+def test_each_stream_mapping_parks_its_failures_on_a_queue_of_its_own(
+    template: dict[str, Any],
+) -> None:
+    targets = [
+        props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        for _, _, props in _mappings(template)
+        if "Stream" in props
+    ]
+    assert sorted(targets) == sorted(FAILURE_QUEUES)
+
+
+def _alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The properties of every alarm on one metric, dimensions as {name: value}."""
+    alarms = []
+    for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values():
+        props = dict(alarm["Properties"])
+        if "Metrics" in props:
+            continue  # metric math: see test_the_reconcilers_repairs_alarm_sums_every_kind
+        props["Dimensions"] = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+        alarms.append(props)
+    return alarms
+
+
+def _watched(template: dict[str, Any], namespace: str, metric: str) -> list[Any]:
+    """What the alarms on one metric watch: the value of their one dimension."""
+    watched = []
+    for alarm in _alarms(template):
+        if (alarm["Namespace"], alarm["MetricName"]) == (namespace, metric):
+            (value,) = alarm["Dimensions"].values()
+            watched.append(value)
+    return watched
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm(template: dict[str, Any]) -> None:
+    functions = sorted(resources_of_type(template, "AWS::Serverless::Function"))
+    for metric in ("Errors", "Throttles"):
+        watched = _watched(template, "AWS/Lambda", metric)
+        assert sorted(watched, key=str) == [{"Ref": lid} for lid in functions], metric
+
+
+def test_every_stream_mapping_has_an_iterator_age_alarm(template: dict[str, Any]) -> None:
+    streamed = sorted({lid for lid, _, props in _mappings(template) if "Stream" in props})
+    watched = _watched(template, "AWS/Lambda", "IteratorAge")
+    assert sorted(watched, key=str) == [{"Ref": lid} for lid in streamed]
+
+
+def test_every_failure_destination_has_a_depth_alarm(template: dict[str, Any]) -> None:
+    """Whatever a mapping parks is seen: its dead-letter or failure queue alarms on
+    the first message."""
+    resources = template["Resources"]
+    parked = set()
+    for _, _, props in _mappings(template):
+        if "Queue" in props:
+            queue = resources[props["Queue"]["Fn::GetAtt"][0]]
+            parked.add(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
+        else:
+            parked.add(props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0])
+    watched = _watched(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert sorted(watched, key=str) == [
+        {"Fn::GetAtt": [queue, "QueueName"]} for queue in sorted(parked)
+    ]
+    assert parked == {"DeliveryDLQ", *FAILURE_QUEUES}
+
+
+def test_the_reconcilers_repairs_alarm_sums_every_kind(template: dict[str, Any]) -> None:
+    from formrelay.reconciliation.report import KINDS
+
+    alarm = template["Resources"]["ReconcilerRepairsAlarm"]["Properties"]
+    stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {s["Metric"]["Namespace"] for s in stats} == {"formrelay"}
+    assert {s["Metric"]["MetricName"] for s in stats} == {"ReconcilerRepairs"}
+    dimensions = [{d["Name"]: d["Value"] for d in s["Metric"]["Dimensions"]} for s in stats]
+    # By kind (and Powertools' service), never by tenant: one series per kind, each summed.
+    assert sorted(d["kind"] for d in dimensions) == sorted(KINDS)
+    assert all(set(d) == {"service", "kind"} and d["service"] == "formrelay" for d in dimensions)
+    [total] = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert total["Expression"] == "SUM(FILL(METRICS(), 0))"
+    assert alarm["Threshold"] == {"Ref": "ReconcilerRepairsThreshold"}
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_reconciler_runs_every_five_minutes(template: dict[str, Any]) -> None:
+    events = template["Resources"]["ReconcilerFunction"]["Properties"]["Events"]
+    assert events == {
+        "EveryFiveMinutes": {"Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}
+    }
+
+
+def test_a_failed_retry_workflow_alarms(template: dict[str, Any]) -> None:
+    machines = resources_of_type(template, "AWS::Serverless::StateMachine")
+    watched = _watched(template, "AWS/States", "ExecutionsFailed")
+    assert watched == [{"Ref": lid} for lid in machines]
+
+
+def test_every_function_and_the_retry_workflow_are_traced(template: dict[str, Any]) -> None:
+    # Tracing: Active also makes SAM grant each function's role AWSXrayWriteOnlyAccess.
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        tracing = template["Resources"][logical_id]["Properties"].get("Tracing", "Active")
+        assert tracing == "Active", logical_id
+    for logical_id in resources_of_type(template, "AWS::Serverless::StateMachine"):
+        assert template["Resources"][logical_id]["Properties"]["Tracing"] == {"Enabled": True}
+
+
+def test_every_alarm_notifies_the_alarm_topic_when_it_fires_and_clears(
+    template: dict[str, Any],
+) -> None:
+    alarms = _alarms(template)
+    # errors and throttles of 15 functions, 3 iterator ages, 4 queue depths, 1 workflow
+    # (and the reconciler's repairs, on metric math, tested on its own)
+    assert len(alarms) == 2 * 15 + 3 + 4 + 1
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"  # no traffic is no trouble
+
+
+def test_the_alarm_email_is_subscribed_only_when_given(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert template["Conditions"]["AlarmEmailGiven"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+    }
+    (subscription,) = resources_of_type(template, "AWS::SNS::Subscription").values()
+    assert subscription["Condition"] == "AlarmEmailGiven"
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
 
 
 def test_globals_hold_only_what_every_function_reads(
@@ -182,6 +419,7 @@ def test_globals_hold_only_what_every_function_reads(
     assert shared_environment(functions.values()) == {
         "POWERTOOLS_SERVICE_NAME": "formrelay",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_METRICS_NAMESPACE": "formrelay",
     }
 
 
@@ -200,11 +438,12 @@ def test_the_authorizer_has_no_queue_and_no_state_machine(
     assert "DELIVERY_QUEUE_URL" not in env
     assert "DELIVERY_RETRY_STATE_MACHINE_ARN" not in env
     assert "DESTINATION_SECRET_PREFIX" not in env
-    # Only the connector starts retries, so only it names the state machine.
+    # Only the connector starts retries (and the reconciler, for a retry whose execution
+    # was lost), so only they name the state machine.
     naming = [
         lid for lid, s in functions.items() if "DELIVERY_RETRY_STATE_MACHINE_ARN" in s.environment
     ]
-    assert naming == ["ConnectorFunction"]
+    assert sorted(naming) == ["ConnectorFunction", "ReconcilerFunction"]
 
 
 def test_each_functions_services_build_from_its_own_environment(
@@ -262,8 +501,10 @@ def test_routes_sit_behind_the_request_signer(
     template: dict[str, Any], resources: ResourceMap, functions: dict[str, FunctionSpec]
 ) -> None:
     routes = read_routes(template, resources, functions)
-    assert sorted(r.route_key for r in routes.routes) == [
+    signed = [r for r in routes.routes if r.route_key != "GET /v1/openapi.json"]
+    assert sorted(r.route_key for r in signed) == [
         "DELETE /v1/forms/{form_id}/destinations/{destination_id}",
+        "GET /v1/audit/events",
         "GET /v1/forms",
         "GET /v1/forms/{form_id}",
         "GET /v1/forms/{form_id}/destinations/{destination_id}",
@@ -271,12 +512,14 @@ def test_routes_sit_behind_the_request_signer(
         "GET /v1/submissions",
         "GET /v1/submissions/{submission_id}",
         "GET /v1/submissions/{submission_id}/events",
+        "GET /v1/submissions/{submission_id}/proof",
+        "GET /v1/submissions/{submission_id}/verify",
         "POST /v1/forms/{form_id}/submissions",
         "POST /v1/submissions/{submission_id}/redeliveries",
         "PUT /v1/forms/{form_id}",
         "PUT /v1/forms/{form_id}/destinations/{destination_id}",
     ]
-    for route in routes.routes:
+    for route in signed:
         assert route.authorizer is not None
         assert route.authorizer.function.logical_id == "AuthorizerFunction"
         assert route.authorizer.identity_headers == (
@@ -352,13 +595,24 @@ def test_state_machine_names_its_attempt_function_by_its_fixed_name(
     assert name == {"Fn::Sub": "${AWS::StackName}-retry-attempt"}
 
 
-def test_every_route_has_a_scope(
+def test_every_route_has_a_scope_or_is_public_and_only_public_ones_skip_the_signer(
     template: dict[str, Any], resources: ResourceMap, functions: dict[str, FunctionSpec]
 ) -> None:
-    from formrelay.auth.scopes import ROUTE_SCOPES
+    from formrelay.auth.scopes import PUBLIC_ROUTES, ROUTE_SCOPES, scopes_for_route
 
     routes = read_routes(template, resources, functions)
-    assert sorted(r.route_key for r in routes.routes) == sorted(ROUTE_SCOPES)
+    assert sorted(r.route_key for r in routes.routes) == sorted(set(ROUTE_SCOPES) | PUBLIC_ROUTES)
+    assert not PUBLIC_ROUTES & set(ROUTE_SCOPES)
+    for route in routes.routes:
+        public = route.route_key in PUBLIC_ROUTES
+        # A public route runs no authorizer (Auth: Authorizer: NONE on its event); every
+        # other route runs the request signer, and the signer grants a public route nothing.
+        assert (route.authorizer is None) == public, route.route_key
+        if public:
+            assert scopes_for_route(route.route_key) == frozenset()
+            # Its function reads no table and no secret: it cannot leak a tenant's data.
+            assert route.function.logical_id == "ApiDescriptionFunction"
+            assert set(route.function.environment) == POWERTOOLS
 
 
 # --- who may do what -------------------------------------------------------------------
@@ -390,11 +644,42 @@ GRANTS: dict[str, set[str]] = {
     "QueryFunction": RATE_LIMIT
     | {
         "dynamodb:Query on EventsTable",
-        "dynamodb:Query on ViewsTable/index/gsi1",
+        # The listing indexes, and the status items the keys-only ones name
+        *(f"dynamodb:Query on ViewsTable/index/gsi{n}" for n in (1, 2, 3, 4)),
+        "dynamodb:BatchGetItem on ViewsTable",
         "secretsmanager:GetSecretValue on ListingCursorKey",  # signs listing cursors
     },
-    "StatusViewFunction": {"dynamodb:Query on EventsTable", "dynamodb:PutItem on ViewsTable"},
-    "DispatcherFunction": {"sqs:SendMessage on DeliveryQueue"},
+    "AuditFunction": RATE_LIMIT
+    | {
+        "dynamodb:Query on EventsTable/index/gsi1",  # the tenant's events in time order
+        "secretsmanager:GetSecretValue on ListingCursorKey",  # signs export cursors
+        "dynamodb:Query on EventsTable",  # one stream, to verify it
+        "dynamodb:GetItem on ViewsTable",  # its anchored head (status items only)
+        "s3:GetObjectVersion on AnchorsBucket/anchors/*",  # an anchor as first written
+        "s3:ListBucketVersions on AnchorsBucket",  # its versions: the oldest is the anchor
+    },
+    "AnchorFunction": APPEND
+    | {
+        "dynamodb:Query on EventsTable/index/gsi1",  # the changed streams' heads
+        "dynamodb:Query on ViewsTable",  # the directory of tenants
+        "dynamodb:PutItem on ViewsTable",  # anchored heads (status items only)
+        "s3:PutObject on AnchorsBucket/anchors/*",
+        "s3:GetObjectVersion on AnchorsBucket/anchors/*",
+        "s3:ListBucketVersions on AnchorsBucket",
+    },
+    "StatusViewFunction": {
+        "dynamodb:Query on EventsTable",
+        "dynamodb:PutItem on ViewsTable",
+        "sqs:SendMessage on StatusViewFailureQueue",  # Lambda parks a failed batch
+    },
+    "DispatcherFunction": {
+        "sqs:SendMessage on DeliveryQueue",
+        "sqs:SendMessage on DispatcherFailureQueue",  # Lambda parks a failed batch
+    },
+    "PublisherFunction": {
+        "events:PutEvents on FormrelayBus",  # that bus only
+        "sqs:SendMessage on PublisherFailureQueue",  # Lambda parks a failed batch
+    },
     "ConnectorFunction": DELIVER | {"states:StartExecution on DeliveryRetryStateMachine"},
     "RetryAttemptFunction": DELIVER,
     "AdminFunction": RATE_LIMIT
@@ -414,6 +699,24 @@ GRANTS: dict[str, set[str]] = {
         "dynamodb:Query on ViewsTable",  # a form's head and history; the tenant's forms
         "dynamodb:GetItem on ViewsTable",  # one version
         "dynamodb:PutItem on ViewsTable",  # a version, its head and entry (one transaction)
+    },
+    "ApiDescriptionFunction": set(),  # the document ships with the code: nothing to read
+    "ReconcilerFunction": DELIVER
+    | {
+        "states:StartExecution on DeliveryRetryStateMachine",  # a further wait of a resumed retry
+        "dynamodb:Query on EventsTable/index/gsi1",  # events since the tenant's checkpoint
+        "dynamodb:GetShardIterator on EventsTable.StreamArn",  # parked batches, read back
+        "dynamodb:GetRecords on EventsTable.StreamArn",
+        "dynamodb:Query on ViewsTable",  # the directory of tenants
+        "dynamodb:BatchGetItem on ViewsTable",  # views' versions
+        "dynamodb:Query on ViewsTable/index/gsi1",  # stalled submissions by status and time
+        "sqs:SendMessage on DeliveryQueue",  # jobs never dispatched
+        *(
+            f"sqs:{action} on {queue}"
+            for action in ("ReceiveMessage", "DeleteMessage")
+            for queue in FAILURE_QUEUES
+        ),
+        "events:PutEvents on FormrelayBus",  # parked events, published again
     },
 }
 
@@ -479,6 +782,12 @@ def test_each_function_is_granted_exactly_what_its_code_calls(template: dict[str
 
 
 BUCKETS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#BUCKET"]}}
+STATUS_ITEMS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#S#*"]}}
+TENANT_DIRECTORY_ONLY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["TENANTS"]}}
+NARROWED = (BUCKETS_ONLY, STATUS_ITEMS_ONLY, TENANT_DIRECTORY_ONLY)
+# What a statement narrowed to status items may do: the listing's reads by key, the
+# verification's read of an anchored head, the anchor run's write of one.
+STATUS_ITEM_ACTIONS = (["dynamodb:BatchGetItem"], ["dynamodb:GetItem"], ["dynamodb:PutItem"])
 
 
 def test_no_function_may_scan_or_use_a_wildcard(template: dict[str, Any]) -> None:
@@ -486,8 +795,13 @@ def test_no_function_may_scan_or_use_a_wildcard(template: dict[str, Any]) -> Non
         for statement in _statements(template, logical_id):
             assert statement["Effect"] == "Allow"
             assert not {"NotAction", "NotResource"} & set(statement), logical_id
-            # The one condition a function statement carries narrows it to token buckets.
-            assert statement.get("Condition", BUCKETS_ONLY) == BUCKETS_ONLY, logical_id
+            # The conditions a function statement carries narrow it to token buckets, or to
+            # status items (the listing's reads by key).
+            assert statement.get("Condition", BUCKETS_ONLY) in NARROWED, logical_id
+            if statement.get("Condition") == STATUS_ITEMS_ONLY:
+                assert _listed(statement["Action"]) in STATUS_ITEM_ACTIONS, logical_id
+            if statement.get("Condition") == TENANT_DIRECTORY_ONLY:
+                assert _listed(statement["Action"]) == ["dynamodb:Query"], logical_id
             if statement.get("Sid") == "RateLimitBuckets":
                 # Only the bucket write is narrowed to buckets: the limits themselves are
                 # read from tenant and key items, which the condition would refuse.
@@ -511,20 +825,21 @@ def test_key_secrets_and_destination_secrets_are_granted_apart(
     authorizer = _secret_patterns(template, "AuthorizerFunction")
     assert _may_touch(authorizer, key_secret)
     assert not _may_touch(authorizer, destination_secret)
-    for logical_id in ("AdminFunction", "ConnectorFunction", "RetryAttemptFunction"):
-        patterns = _secret_patterns(template, logical_id)
-        assert _may_touch(patterns, destination_secret), logical_id
-        assert not _may_touch(patterns, key_secret), logical_id
-    for logical_id in GRANTS.keys() - {
-        "AuthorizerFunction",
+    delivering = (
         "AdminFunction",
         "ConnectorFunction",
         "RetryAttemptFunction",
-    }:
+        "ReconcilerFunction",
+    )
+    for logical_id in delivering:
+        patterns = _secret_patterns(template, logical_id)
+        assert _may_touch(patterns, destination_secret), logical_id
+        assert not _may_touch(patterns, key_secret), logical_id
+    for logical_id in GRANTS.keys() - {"AuthorizerFunction", *delivering}:
         assert _secret_patterns(template, logical_id) == set(), logical_id
 
 
-def test_only_the_query_function_may_read_the_cursor_key(template: dict[str, Any]) -> None:
+def test_only_the_query_and_audit_functions_read_the_cursor_key(template: dict[str, Any]) -> None:
     key = template["Resources"]["ListingCursorKey"]
     assert key["Type"] == "AWS::SecretsManager::Secret"
     generated = key["Properties"]["GenerateSecretString"]
@@ -534,7 +849,7 @@ def test_only_the_query_function_may_read_the_cursor_key(template: dict[str, Any
         for logical_id in GRANTS
         if any(grant.endswith(" on ListingCursorKey") for grant in _grants(template, logical_id))
     }
-    assert readers == {"QueryFunction"}
+    assert readers == {"QueryFunction", "AuditFunction"}
     assert json.dumps(template["Globals"]).count("ListingCursorKey") == 0
 
 
@@ -601,6 +916,9 @@ def test_the_leading_key_patterns_cover_one_tenants_keys_and_no_one_elses() -> N
             vk.nonce_pk(tenant, f"{tenant}.k", "n"),
             vk.status_pk(tenant, "s-1"),
             vk.listing_pk(tenant, "received"),
+            vk.tenant_listing_pk(tenant),
+            vk.form_listing_pk(tenant, "contact"),
+            vk.form_status_listing_pk(tenant, "contact", "received"),
             vk.lease_pk(tenant, "msg_1"),
         ]
 
@@ -636,9 +954,18 @@ STACK_OUTPUTS: dict[str, Any] = {
     "DeliveryQueueUrl": {"Ref": "DeliveryQueue"},
     "DeliveryDeadLetterQueueUrl": {"Ref": "DeliveryDLQ"},
     "DeliveryDeadLetterQueueArn": {"Fn::GetAtt": ["DeliveryDLQ", "Arn"]},
+    "StatusViewFailureQueueUrl": {"Ref": "StatusViewFailureQueue"},
+    "StatusViewFailureQueueArn": {"Fn::GetAtt": ["StatusViewFailureQueue", "Arn"]},
+    "DispatcherFailureQueueUrl": {"Ref": "DispatcherFailureQueue"},
+    "DispatcherFailureQueueArn": {"Fn::GetAtt": ["DispatcherFailureQueue", "Arn"]},
+    "PublisherFailureQueueUrl": {"Ref": "PublisherFailureQueue"},
+    "PublisherFailureQueueArn": {"Fn::GetAtt": ["PublisherFailureQueue", "Arn"]},
     "DeliveryRetryStateMachineArn": {"Ref": "DeliveryRetryStateMachine"},
     "ListingCursorKeyArn": {"Ref": "ListingCursorKey"},
+    "AnchorsBucketName": {"Ref": "AnchorsBucket"},
+    "EventBusName": {"Ref": "FormrelayBus"},
     "TenantScopedDataRoleArn": {"Fn::GetAtt": ["TenantScopedDataRole", "Arn"]},
+    "AlarmTopicArn": {"Ref": "AlarmTopic"},
     "TenantSecretPrefix": "formrelay/tenants/",
     "DestinationSecretPrefix": "formrelay/destinations/",
 }
@@ -650,6 +977,8 @@ NAMED_BY_OUTPUTS = (
     "AWS::Serverless::HttpApi",
     "AWS::Events::EventBus",
     "AWS::SecretsManager::Secret",
+    "AWS::S3::Bucket",
+    "AWS::SNS::Topic",
 )
 
 
