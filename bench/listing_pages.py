@@ -111,15 +111,17 @@ def _page_figures(reads: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def walk(listing: SubmissionListing, reads: Reads, query: ListingQuery) -> dict[str, Any]:
-    """List a query to its end; what each page listed and read."""
+def walk(
+    listing: SubmissionListing, reads: Reads, query: ListingQuery, max_pages: int | None = None
+) -> dict[str, Any]:
+    """List a query to its end (or its first max_pages pages); what each page listed and read."""
     pages: list[dict[str, Any]] = []
     started = time.perf_counter()
     while True:
         mark = len(reads.calls)
         page = listing.page(query)
         pages.append({"listed": len(page["submissions"]), **_page_figures(reads.since(mark))})
-        if page["next_cursor"] is None:
+        if page["next_cursor"] is None or len(pages) == max_pages:
             break
         query = replace(query, cursor=page["next_cursor"])
     return _summary(pages, time.perf_counter() - started)
