@@ -33,7 +33,11 @@ first submission after it refreshes them (two GetItems more, in ingest), so it i
 and counted apart ("first after seeding"), and the measured ones come after it.
 
 Prints the figures side by side and writes bench/results/scale.json.
+Then, with the most stored, the same per new submission to forms of 3 and 10
+destinations (`--destinations`), to show what each further destination costs.
+
 Run: .venv/bin/python bench/scale.py [--sizes 1000,20000] [--submissions 5]
+[--destinations 3,10] [--out bench/results/scale.json]
 """
 
 from __future__ import annotations
@@ -256,8 +260,11 @@ def listing_reads(pipeline: Pipeline) -> list[dict[str, Any]]:
     return rows
 
 
-def run(sizes: list[int], submissions: int) -> list[dict[str, Any]]:
-    """For each size (ascending; stored submissions only added), the figures."""
+def run(
+    sizes: list[int], submissions: int, fan_outs: list[int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """For each size (ascending; stored submissions only added), the figures; then, with
+    the most stored, per new submission to a form of each number of destinations."""
     rows = []
     with Sink() as sink, mock_aws(), quiet_functions():
         install_atomicity()
@@ -274,9 +281,14 @@ def run(sizes: list[int], submissions: int) -> list[dict[str, Any]]:
         counter = DynamoDBCalls()
         counter.watch(pipeline)
 
-        def submit(n: int) -> Passage:
+        def submit(n: int, form_id: str = FORM) -> Passage:
             body = payload_of(PAYLOAD_BYTES, n)
-            return pipeline.submit(TENANT, seeded.key_id, seeded.secret, FORM, body)
+            return pipeline.submit(TENANT, seeded.key_id, seeded.secret, form_id, body)
+
+        def counted(n: int, form_id: str = FORM) -> dict[str, Any]:
+            mark = len(counter.calls)
+            submit(n, form_id)
+            return per_submission(counter.calls[mark:])
 
         before = _items(pipeline)
         template = submit(0)  # also warms every function
@@ -288,16 +300,12 @@ def run(sizes: list[int], submissions: int) -> list[dict[str, Any]]:
             print(f"{seeder.stored:,} stored submissions ({seconds:.1f} s)", file=sys.stderr)
             # Seeding takes longer than the functions' 30 s caches (rate limits, secrets):
             # the first submission after it refreshes them. Counted apart, not measured.
-            mark = len(counter.calls)
             n += 1
-            submit(n)
-            after_pause = per_submission(counter.calls[mark:])
+            after_pause = counted(n)
             measured = []
             for _ in range(submissions):
                 n += 1
-                mark = len(counter.calls)
-                submit(n)
-                measured.append(per_submission(counter.calls[mark:]))
+                measured.append(counted(n))
             seeder.stored += submissions + 1
             rows.append(
                 {
@@ -309,7 +317,25 @@ def run(sizes: list[int], submissions: int) -> list[dict[str, Any]]:
                     "listing": listing_reads(pipeline),
                 }
             )
-    return rows
+        fan_out = []
+        for destinations in sorted(fan_outs):
+            form_id = f"{FORM}-{destinations}d"
+            pipeline.form(TENANT, form_id, destinations)
+            n += 1
+            counted(n, form_id)  # the form's first submission: not measured
+            runs = []
+            for _ in range(submissions):
+                n += 1
+                runs.append(counted(n, form_id))
+            fan_out.append(
+                {
+                    "destinations": destinations,
+                    "stored_submissions": seeder.stored,
+                    "submissions": runs,
+                    "per_submission_range": _range(runs),
+                }
+            )
+    return rows, fan_out
 
 
 def _range(measured: list[dict[str, Any]]) -> dict[str, list[int]]:
@@ -379,28 +405,56 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def print_fan_out(fan_out: list[dict[str, Any]]) -> None:
+    if not fan_out:
+        return
+    table = Table(title="DynamoDB per new submission by destinations per form, min-max over runs")
+    for column in ("destinations", "stored", "calls", "items read", "items written"):
+        table.add_column(column, justify="right")
+    table.add_column("by operation (first run)")
+    for row in fan_out:
+        spread = row["per_submission_range"]
+        first = row["submissions"][0]
+        table.add_row(
+            str(row["destinations"]),
+            f"{row['stored_submissions']:,}",
+            _span(spread["calls"]),
+            _span(spread["items_read"]),
+            _span(spread["items_written"]),
+            ", ".join(f"{op} {count}" for op, count in first["by_operation"].items()),
+        )
+    Console(width=180).print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,20000", help="stored submissions, commas")
     parser.add_argument("--submissions", type=int, default=5, help="measured, per size")
+    parser.add_argument(
+        "--destinations", default="3,10", help="further fan-outs, at the most stored, commas"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     args = parser.parse_args()
     local_credentials()
     started = time.perf_counter()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = run(sizes, args.submissions)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scale.json").write_text(
+    fan_outs = [int(d) for d in args.destinations.split(",") if d]
+    rows, fan_out = run(sizes, args.submissions, fan_outs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
         json.dumps(
             {
                 "payload_bytes": PAYLOAD_BYTES,
                 "destinations": 1,
                 "seconds": round(time.perf_counter() - started, 1),
                 "rows": rows,
+                "fan_out": fan_out,
             },
             indent=2,
         )
     )
     print_rows(rows)
+    print_fan_out(fan_out)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ sizes and fan-outs with each other, not with Lambda's bill.
 
 Prints a table and writes bench/results/warm_path.json.
 Run: .venv/bin/python bench/warm_path.py [--submissions 25] [--warmup 3]
+[--sizes 1024,10240,102400] [--destinations 1,3,10] [--out bench/results/warm_path.json]
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def summarise(passages: list[Passage]) -> dict[str, Any]:
     }
 
 
-def run(submissions: int, warmup: int) -> list[dict[str, Any]]:
+def run(
+    submissions: int, warmup: int, sizes: list[int], fan_outs: list[int]
+) -> list[dict[str, Any]]:
     """Every size and fan-out, in one moto and one set of warm functions."""
     rows = []
     with Sink() as sink, mock_aws(), quiet_functions():
@@ -116,8 +119,8 @@ def run(submissions: int, warmup: int) -> list[dict[str, Any]]:
         pipeline.operator.tenants.set_limits(TENANT, 100_000, 100_000)  # a bench, not a limit
         pipeline.skip_stream()
         n = 0
-        for size in SIZES:
-            for destinations in DESTINATIONS:
+        for size in sizes:
+            for destinations in fan_outs:
                 form_id = f"f{size // 1024}k-{destinations}d"
                 pipeline.form(TENANT, form_id, destinations)
                 measured = []
@@ -143,7 +146,7 @@ def run(submissions: int, warmup: int) -> list[dict[str, Any]]:
                         **summarise(measured),
                     }
                 )
-        expected = (warmup + submissions) * len(SIZES) * sum(DESTINATIONS)
+        expected = (warmup + submissions) * len(sizes) * sum(fan_outs)
         if len(sink.received()) != expected:
             raise RuntimeError(f"{len(sink.received())} deliveries, expected {expected}")
     return rows
@@ -196,12 +199,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--submissions", type=int, default=25, help="measured, per row")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured, per row")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="payload bytes, commas")
+    parser.add_argument(
+        "--destinations", default=",".join(map(str, DESTINATIONS)), help="per form, commas"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "warm_path.json")
     args = parser.parse_args()
     local_credentials()
     started = time.perf_counter()
-    rows = run(args.submissions, args.warmup)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "warm_path.json").write_text(
+    sizes = [int(s) for s in args.sizes.split(",")]
+    fan_outs = [int(d) for d in args.destinations.split(",")]
+    rows = run(args.submissions, args.warmup, sizes, fan_outs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
         json.dumps(
             {
                 "machine": {"python": platform.python_version(), "cpu": platform.machine()},
