@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_delivery_load.py
 	$(BIN)/python bench/listing_pages.py
 	$(BIN)/python bench/warm_path.py
+	$(BIN)/python bench/warm_path.py --memory --submissions 3
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/cold_start_tracing.py
 	$(BIN)/python bench/cold_start.py

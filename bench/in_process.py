@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ class Invocation:
     function: str
     kind: str  # the event type a stream record carried, or "request" / "delivery"
     seconds: float
+    peak_bytes: int | None = None  # traced peak of the invocation, in a memory run
 
 
 @dataclass
@@ -124,7 +126,12 @@ class Passage:
 class Pipeline:
     """The template's functions, called by hand on in-process moto (see the module)."""
 
-    def __init__(self, sink_url: str, functions: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, sink_url: str, functions: tuple[str, ...] | None = None, *, memory: bool = False
+    ) -> None:
+        """memory: trace each invocation's peak allocation (tracemalloc must be started);
+        a memory run's times are not figures: tracing slows everything several times."""
+        self.memory = memory
         template = load_template(DEFAULT_TEMPLATE)
         resources = provision(template, STACK)
         register_functions(template, resources, STACK)
@@ -309,11 +316,15 @@ class Pipeline:
             raise RuntimeError(f"the connector failed on {job.destination_id}: {result}")
         self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    @staticmethod
-    def _timed(passage: Passage, function: str, kind: str, call: Callable[[], Any]) -> Any:
+    def _timed(self, passage: Passage, function: str, kind: str, call: Callable[[], Any]) -> Any:
+        if self.memory:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
         started = time.perf_counter()
         result = call()
-        passage.invocations.append(Invocation(function, kind, time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] - base if self.memory else None
+        passage.invocations.append(Invocation(function, kind, seconds, peak))
         return result
 
 

@@ -14,7 +14,10 @@ the queue are empty: the connector's own appends come back through the stream to
 Figures are wall-clock time per invocation (time.perf_counter around the handler call;
 building the events is left out: API Gateway's and the event source's work), median and
 p99 over the measured submissions. The p99 of a few dozen samples is close to their
-maximum: read it as "the slow end". Time only: nothing runs under tracemalloc.
+maximum: read it as "the slow end". Nothing is timed under tracemalloc: `--memory` is a
+run of its own that records each invocation's traced peak (KiB allocated above what was
+allocated before the call) instead, written to bench/results/warm_path_memory.json;
+moto runs in-process, so what it allocates to answer the function's calls counts too.
 The AWS behind the functions is moto in-process, so DynamoDB, SQS and EventBridge calls
 cost what moto costs here (a few ms each), not what AWS costs; the figures compare
 sizes and fan-outs with each other, not with Lambda's bill. moto's Query of a table's
@@ -24,7 +27,7 @@ stored submissions.
 
 Prints a table and writes bench/results/warm_path.json.
 Run: .venv/bin/python bench/warm_path.py [--submissions 20] [--warmup 3]
-[--sizes 1024,10240,102400] [--destinations 1,3,10] [--out bench/results/warm_path.json]
+[--sizes 1024,10240,102400] [--destinations 1,3,10] [--memory] [--out FILE]
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import platform
 import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +84,37 @@ def figures(samples: list[float]) -> dict[str, Any]:
     return {"n": len(ms), "median_ms": round(statistics.median(ms), 2), "p99_ms": round(p99, 2)}
 
 
+def peaks(samples: list[int]) -> dict[str, Any]:
+    """Median and largest traced peak (KiB) of a list of invocations' peaks in bytes."""
+    if not samples:
+        return {"n": 0, "median_kib": None, "max_kib": None}
+    kib = [b / 1024 for b in samples]
+    return {
+        "n": len(kib),
+        "median_kib": round(statistics.median(kib), 1),
+        "max_kib": round(max(kib), 1),
+    }
+
+
+def summarise_memory(passages: list[Passage]) -> dict[str, Any]:
+    """Per invocation kind, the traced peak above what was allocated before the call."""
+    return {
+        "per_invocation": {
+            label: peaks(
+                [
+                    i.peak_bytes
+                    for p in passages
+                    for i in p.invocations
+                    if i.function == function
+                    and (kind is None or i.kind == kind)
+                    and i.peak_bytes is not None
+                ]
+            )
+            for label, function, kind in PER_INVOCATION
+        }
+    }
+
+
 def summarise(passages: list[Passage]) -> dict[str, Any]:
     """Per invocation kind and per submission, median and p99."""
     per_invocation = {
@@ -105,13 +140,14 @@ def summarise(passages: list[Passage]) -> dict[str, Any]:
 
 
 def run(
-    submissions: int, warmup: int, sizes: list[int], fan_outs: list[int]
+    submissions: int, warmup: int, sizes: list[int], fan_outs: list[int], memory: bool = False
 ) -> list[dict[str, Any]]:
-    """Every size and fan-out, in one moto and one set of warm functions."""
+    """Every size and fan-out, in one moto and one set of warm functions (memory: traced
+    peaks instead of times, in a run of its own)."""
     rows = []
     with Sink() as sink, mock_aws(), quiet_functions():
         install_atomicity()
-        pipeline = Pipeline(sink.url)
+        pipeline = Pipeline(sink.url, memory=memory)
         seeded = seed_tenant(
             pipeline.operator,
             tenant_id=TENANT,
@@ -146,7 +182,7 @@ def run(
                         "payload_bytes": size,
                         "destinations": destinations,
                         "submissions": len(measured),
-                        **summarise(measured),
+                        **(summarise_memory(measured) if memory else summarise(measured)),
                     }
                 )
         expected = (warmup + submissions) * len(sizes) * sum(fan_outs)
@@ -198,6 +234,26 @@ def print_rows(rows: list[dict[str, Any]], submissions: int) -> None:
     console.print(table)
 
 
+def print_memory(rows: list[dict[str, Any]], submissions: int) -> None:
+    table = Table(
+        title=f"Warm path, a separate run under tracemalloc: KiB allocated at the peak of an "
+        f"invocation, median / max ({submissions} submissions a row)"
+    )
+    table.add_column("payload", justify="right")
+    table.add_column("dest.", justify="right")
+    for label, _, _ in PER_INVOCATION:
+        table.add_column(label, justify="right")
+    for row in rows:
+        cells = []
+        for label, _, _ in PER_INVOCATION:
+            figure = row["per_invocation"][label]
+            cells.append(
+                f"{figure['median_kib']:.0f} / {figure['max_kib']:.0f}" if figure["n"] else "-"
+            )
+        table.add_row(f"{row['payload_bytes'] // 1024} KB", str(row["destinations"]), *cells)
+    Console(width=200).print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--submissions", type=int, default=20, help="measured, per row")
@@ -206,18 +262,29 @@ def main() -> None:
     parser.add_argument(
         "--destinations", default=",".join(map(str, DESTINATIONS)), help="per form, commas"
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / "warm_path.json")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="instead of times, each invocation's traced peak (a run of its own)",
+    )
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    out = args.out or RESULTS / ("warm_path_memory.json" if args.memory else "warm_path.json")
     local_credentials()
     started = time.perf_counter()
     sizes = [int(s) for s in args.sizes.split(",")]
     fan_outs = [int(d) for d in args.destinations.split(",")]
-    rows = run(args.submissions, args.warmup, sizes, fan_outs)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
+    if args.memory:
+        tracemalloc.start()
+    rows = run(args.submissions, args.warmup, sizes, fan_outs, memory=args.memory)
+    if args.memory:
+        tracemalloc.stop()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(
             {
                 "machine": {"python": platform.python_version(), "cpu": platform.machine()},
+                "measures": "traced peak KiB" if args.memory else "ms",
                 "submissions_per_row": args.submissions,
                 "warmup_per_row": args.warmup,
                 "seconds": round(time.perf_counter() - started, 1),
@@ -226,7 +293,10 @@ def main() -> None:
             indent=2,
         )
     )
-    print_rows(rows, args.submissions)
+    if args.memory:
+        print_memory(rows, args.submissions)
+    else:
+        print_rows(rows, args.submissions)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,22 @@ def test_the_warm_path_times_every_invocation_a_submission_causes(tmp_path: Path
         assert all(f["median_ms"] is not None for f in timed.values())
 
 
+def test_a_memory_run_records_a_peak_for_every_invocation(tmp_path: Path) -> None:
+    # When one submission goes through under tracemalloc
+    figures = _run(
+        "warm_path.py",
+        tmp_path / "memory.json",
+        *("--memory", "--submissions", "1", "--warmup", "0", "--sizes", "1024"),
+        *("--destinations", "1"),
+    )
+
+    # Then every invocation it caused has a traced peak, and no time is given
+    [row] = figures["rows"]
+    assert figures["measures"] == "traced peak KiB"
+    assert all(f["n"] >= 1 and f["max_kib"] > 0 for f in row["per_invocation"].values())
+    assert "per_submission" not in row
+
+
 def test_reads_and_writes_per_submission_do_not_grow_with_stored_submissions(
     tmp_path: Path,
 ) -> None:
