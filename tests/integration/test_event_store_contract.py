@@ -33,6 +33,7 @@ from formrelay.domain.events import (
     StreamId,
 )
 from formrelay.domain.hashing import GENESIS_HASH
+from formrelay.local.template import load_template
 from formrelay.store.dynamodb import DynamoDBEventStore
 from formrelay.store.items import stream_key, version_key
 from formrelay.store.memory import InMemoryEventStore
@@ -545,15 +546,9 @@ class TestDynamoDBEventStore(EventStoreContract):
                 {"AttributeName": name, "AttributeType": "S"}
                 for name in ("pk", "sk", "gsi1pk", "gsi1sk")
             ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
+            # The tenant index as the template declares it (keys only)
+            GlobalSecondaryIndexes=load_template()["Resources"]["EventsTable"]["Properties"][
+                "GlobalSecondaryIndexes"
             ],
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
