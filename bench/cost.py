@@ -4,16 +4,19 @@ stack, priced at us-east-1 list prices (bench/prices.json).
 The local stack (`formrelay dev`: moto, the HTTP front, the pollers, the functions
 in-process) runs in this process. For each case (1, 3 and 10 destinations with a 1 KB
 payload; 10 KB and 100 KB payloads with one destination) a fresh tenant takes one
-submission to warm its containers and caches, then N more (--submissions) are measured,
-one after another, every destination answering 200; the window closes once every
-delivery arrived and no function ran for a while.
+submission to warm its containers and caches, then N more (--submissions; a third as
+many at 10 destinations, each making ten deliveries) are measured, one after another,
+every destination answering 200; the window closes once every delivery arrived and no
+function ran for a while.
 
 How each figure is had:
 - AWS calls: a botocore hook on boto3's default session (which every function's client
   and every poller's comes from) counts each call by service and operation, and by who
   made it: the function whose container is serving (formrelay.composition.services()),
-  or the poller whose thread it is. The bench's own setup and reads go through a session
-  of their own and are not counted.
+  or the poller whose thread it is. The bench seeds its tenants outside the measured
+  window, and reads the emulator (item images, table descriptions, execution histories)
+  through a boto3 session of its own: neither is counted. A call in the window from no
+  function and no poller is shown as unattributed.
 - Pollers: Lambda reads DynamoDB streams for free; an SQS event source mapping's
   ReceiveMessage and DeleteMessageBatch are billed as SQS requests. Receives that brought
   messages, and the deletes, are priced per submission; empty long polls are the
@@ -25,9 +28,9 @@ How each figure is had:
   emulator beside the call, uncounted).
 - Lambda: invocations per function and each run's wall time (FunctionRuntime.listen),
   billed per 1 ms at the function's MemorySize in infra/template.yaml, arm64. In-process
-  durations on moto are not AWS's: the emulator answers slower than DynamoDB does, and
-  there is no cold start in the measured window (containers are warm; Lambda's init
-  phase is not included).
+  durations on moto are not AWS's: the emulator's latency is not DynamoDB's, this
+  machine's shared cores are not a Graviton's, and there is no cold start in the
+  measured window (containers are warm; Lambda's init phase is not included).
 - API Gateway: one HTTP API request per submission (per 512 KB of it). The authorizer's
   invocations are Lambda's.
 - EventBridge: PutEvents entries in 64 KB chunks. SQS: each request's payload in 64 KB
@@ -55,6 +58,7 @@ bench/results/cost.json. Run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -237,7 +241,10 @@ class Meter:
         service = model.service_model.service_name
         note: dict[str, Any] = {"who": who, "params": params}
         if service == "dynamodb":
-            note["before"] = self._images_before(model.name, params)
+            try:
+                note["before"] = self._images_before(model.name, params)
+            except Exception:  # a bench hook must never break the function it watches
+                logging.getLogger(__name__).exception("cost meter: %s", model.name)
         context["costbench"] = note
 
     def _after(
@@ -845,9 +852,17 @@ def show(console: Console, summary: dict[str, Any]) -> None:
     dollars.add_column("line item")
     dollars.add_column("pipeline", justify="right")
     dollars.add_column("scheduled runs", justify="right")
-    for name, value in summary["usd_per_million"].items():
-        dollars.add_row(name, f"{value:.3f}", f"{summary['usd_per_million_scheduled'][name]:.3f}")
-    dollars.add_row("total", "", f"{summary['usd_per_million_total']:.3f}")
+    dollars.add_column("total", justify="right")
+    pipeline, scheduled = summary["usd_per_million"], summary["usd_per_million_scheduled"]
+    for name, value in pipeline.items():
+        both = value + scheduled[name]
+        dollars.add_row(name, f"{value:.3f}", f"{scheduled[name]:.3f}", f"{both:.3f}")
+    dollars.add_row(
+        "total",
+        f"{sum(pipeline.values()):.3f}",
+        f"{sum(scheduled.values()):.3f}",
+        f"{summary['usd_per_million_total']:.3f}",
+    )
     console.print(dollars)
 
 
@@ -948,7 +963,12 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
     started = time.perf_counter()
-    figures = measure(args.submissions)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    log_path = args.out.with_suffix(".log")
+    # The functions log (Powertools) and print metrics (EMF) to stdout: into a file, so
+    # the figures are not lost among thousands of lines.
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        figures = measure(args.submissions)
     figures["run_seconds"] = round(time.perf_counter() - started, 1)
     for summary in figures["cases"]:
         show(console, summary)
@@ -959,9 +979,8 @@ def main() -> None:
         "X-Ray, data transfer, storage. SQS: non-empty polls priced, idle long polls not; "
         "stream reads free. Scheduled runs: see bench/cost.py's docstring."
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2))
-    console.print(f"wrote {args.out} in {figures['run_seconds']} s")
+    console.print(f"wrote {args.out} in {figures['run_seconds']} s; the functions' log: {log_path}")
 
 
 if __name__ == "__main__":
