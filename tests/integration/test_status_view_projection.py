@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,16 +14,9 @@ from formrelay.composition import services
 from formrelay.domain.events import StreamId
 from formrelay.tables import keys as vk
 from tests.support.events import received
+from tests.support.http_events import Context
 from tests.support.publishing import attempted, stream_record
 from tests.support.template_aws import TemplateAws, template_aws
-
-
-@dataclass
-class _Context:
-    function_name: str = "formrelay-StatusViewFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:status"
-    aws_request_id: str = "r-1"
 
 
 @pytest.fixture
@@ -73,7 +65,7 @@ def test_a_submissions_records_in_one_batch_are_projected_with_one_read_and_one_
     calls = _calls(services().dynamodb)
 
     # When their four records arrive in one batch
-    answer = handler({"Records": records}, _Context())
+    answer = handler({"Records": records}, Context(function_name="formrelay-StatusViewFunction"))
 
     # Then each submission's stream was read once and its view written once, at its head
     assert answer == {"batchItemFailures": []}
@@ -92,16 +84,18 @@ def test_a_batch_that_repeats_and_reorders_records_leaves_the_view_at_the_head(
     store = services().events
     stream = StreamId("acme", "sub-1")
     [first] = store.append(stream, [received("2024-05-01T12:00:00.000000Z")], 0)
-    assert handler({"Records": [stream_record(first, 100)]}, _Context()) == {
-        "batchItemFailures": []
-    }
+    assert handler(
+        {"Records": [stream_record(first, 100)]},
+        Context(function_name="formrelay-StatusViewFunction"),
+    ) == {"batchItemFailures": []}
     assert _view(aws, "acme", "sub-1")["status"] == "received"
     [later] = store.append(stream, [attempted(1)], 1)
     calls = _calls(services().dynamodb)
 
     # When a batch brings the new record before a repeat of the first
     answer = handler(
-        {"Records": [stream_record(later, 101), stream_record(first, 100)]}, _Context()
+        {"Records": [stream_record(later, 101), stream_record(first, 100)]},
+        Context(function_name="formrelay-StatusViewFunction"),
     )
 
     # Then the stream is read once and the view shows the attempt
