@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/validation.py
 	$(BIN)/python bench/bench_delivery_load.py
 	$(BIN)/python bench/listing_pages.py
+	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/warm_path.py
 	$(BIN)/python bench/warm_path.py --memory --submissions 3
 	$(BIN)/python bench/scale.py

@@ -80,6 +80,8 @@ def authorize(
     key = keys.get(tenant_id, signed.key_id)
     if key is None or not key.active:
         raise AccessDeniedError("unknown or revoked key")
+    if key.expired(now):
+        raise AccessDeniedError("key expired")
     if not needed & key.scopes:
         raise AccessDeniedError(f"key holds none of the scopes {sorted(needed)}")
     try:

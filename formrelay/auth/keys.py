@@ -26,12 +26,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from formrelay.auth import scopes as scope_names
 from formrelay.auth.tenants import RateLimit
+from formrelay.domain.clock import rfc3339
 from formrelay.domain.errors import (
     InvalidScopesError,
     KeyRevokedError,
@@ -58,6 +60,8 @@ ACTIVE = "active"
 REVOKED = "revoked"
 # A key missing from the cached document is fetched for at most this often.
 REFETCH_INTERVAL_SECONDS = 1.0
+# The key item's expiry attribute (unix seconds).
+_VALID_UNTIL = "valid_until"
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,18 @@ class KeyRecord:
     scopes: frozenset[str]
     state: str
     rate_limit: RateLimit | None = None
+    # When the key stops working (unix seconds; None: never): a short-lived key, such as
+    # a console link's, needs no revocation to end.
+    expires_at: int | None = None
 
     @property
     def active(self) -> bool:
-        """Whether requests signed with this key may pass."""
+        """Whether the key is in force (not revoked); see `expired` for its expiry."""
         return self.state == ACTIVE
+
+    def expired(self, now: float) -> bool:
+        """Whether the key's expiry has come at `now` (unix seconds)."""
+        return self.expires_at is not None and now >= self.expires_at
 
     def as_dict(self) -> dict[str, object]:
         """The key's metadata as plain values (never its secret)."""
@@ -85,6 +96,7 @@ class KeyRecord:
             "state": self.state,
             "rate_per_second": limit.rate_per_second if limit else None,
             "burst": limit.burst if limit else None,
+            "expires_at": None if self.expires_at is None else _rfc3339(self.expires_at),
         }
 
 
@@ -175,11 +187,17 @@ class KeyDirectory(ViewsTableAdapter):
     # --- changes (each one compare-and-swap update of the tenant's document) ---
 
     def create(
-        self, tenant_id: str, scopes: frozenset[str], rate_limit: RateLimit | None = None
+        self,
+        tenant_id: str,
+        scopes: frozenset[str],
+        rate_limit: RateLimit | None = None,
+        *,
+        expires_at: int | None = None,
     ) -> tuple[KeyRecord, str]:
         """Make a key: its secret joins the tenant's document, then its metadata the table.
 
         rate_limit: this key's own limit, written on the key item (None: none).
+        expires_at: when the authorizer starts refusing it (unix seconds; None: never).
         """
         unknown = scopes - scope_names.ALL_SCOPES
         if unknown or not scopes:
@@ -204,10 +222,14 @@ class KeyDirectory(ViewsTableAdapter):
         }
         if rate_limit is not None:
             item.update(rate_limit.attributes())
+        if expires_at is not None:
+            # Not the table's TTL attribute (`expires_at`): an expired key stays listed,
+            # refused, until it is revoked.
+            item[_VALID_UNTIL] = {"N": str(int(expires_at))}
         self.dynamodb.put_item(
             TableName=self.views_table, Item=item, ConditionExpression="attribute_not_exists(pk)"
         )
-        return KeyRecord(tenant_id, key_id, scopes, ACTIVE, rate_limit), secret
+        return KeyRecord(tenant_id, key_id, scopes, ACTIVE, rate_limit, expires_at), secret
 
     def revoke(self, tenant_id: str, key_id: str) -> KeyRecord:
         """Refuse the key at once (table), then drop its secrets from the document.
@@ -348,4 +370,9 @@ def _record(tenant_id: str, item: Mapping[str, AttributeValueTypeDef]) -> KeyRec
         scopes=frozenset(item.get("scopes", {}).get("SS", [])),
         state=item["state"]["S"],
         rate_limit=RateLimit.from_item(item),
+        expires_at=int(item[_VALID_UNTIL]["N"]) if _VALID_UNTIL in item else None,
     )
+
+
+def _rfc3339(unix_seconds: int) -> str:
+    return rfc3339(datetime.fromtimestamp(unix_seconds, tz=UTC), "seconds")

@@ -11,12 +11,14 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from formrelay.auth.keys import ListedKey
 from formrelay.auth.scopes import ALL_SCOPES
 from formrelay.auth.tenants import RateLimit, Tenant
+from formrelay.cli.common import duration_seconds
 from formrelay.cli.operator import (
     Directories,
     Target,
@@ -53,6 +55,11 @@ def add_commands(subparsers: Any) -> None:
         "--scopes", required=True, help=f"comma-separated, of: {', '.join(sorted(ALL_SCOPES))}"
     )
     _add_limit_flags(key_create, required=False)
+    key_create.add_argument(
+        "--ttl",
+        type=_ttl,
+        help="the key stops working this long from now, e.g. 1h or 7d (default: never)",
+    )
     key_list = key_actions.add_parser("list", help="a tenant's keys (never their secrets)")
     key_list.add_argument("--tenant", required=True)
     revoke = key_actions.add_parser("revoke", help="refuse a key from the next request on")
@@ -77,6 +84,13 @@ def add_commands(subparsers: Any) -> None:
 def _add_limit_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--rate", type=float, required=required, help="requests per second")
     parser.add_argument("--burst", type=int, required=required, help="bucket size (requests)")
+
+
+def _ttl(text: str) -> float:
+    seconds = duration_seconds(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"a key's time to live must be longer than 0: {text!r}")
+    return seconds
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
@@ -132,7 +146,8 @@ def _keys_create(args: argparse.Namespace, dirs: Directories) -> int:
     scopes = frozenset(part.strip() for part in args.scopes.split(",") if part.strip())
     limit = RateLimit.of(args.rate, args.burst)
     _existing_tenant(dirs, args.tenant)
-    key, secret = dirs.keys.create(args.tenant, scopes, limit)
+    expires_at = None if args.ttl is None else int(time.time() + args.ttl)
+    key, secret = dirs.keys.create(args.tenant, scopes, limit, expires_at=expires_at)
     document = {**key.as_dict(), "secret": secret}
     _print(args, document, [f"key_id  {key.key_id}", f"secret  {secret}"])
     _tell("Store the secret now: it is not shown again.")
@@ -148,7 +163,7 @@ def _keys_list(args: argparse.Namespace, dirs: Directories) -> int:
 
 
 def _key_table(listed: list[ListedKey]) -> list[str]:
-    rows = [("KEY ID", "STATE", "SCOPES", "ROTATION", "LIMIT")]
+    rows = [("KEY ID", "STATE", "SCOPES", "ROTATION", "LIMIT", "EXPIRES")]
     for entry in listed:
         record, limit = entry.record, entry.record.rate_limit
         rows.append(
@@ -158,6 +173,7 @@ def _key_table(listed: list[ListedKey]) -> list[str]:
                 ",".join(sorted(record.scopes)),
                 "pending" if entry.rotation_pending else "-",
                 f"{limit.rate_per_second:g}/s burst {limit.burst}" if limit else "-",
+                str(record.as_dict()["expires_at"] or "-"),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -20,13 +20,13 @@ import contextlib
 import dataclasses
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from formrelay.cli import stack as cli_stack
+from formrelay.cli.common import duration_seconds
 from formrelay.cli.operator import (
     DEFAULT_STATE_DIR,
     LOCAL_ACCESS_KEY,
@@ -55,16 +55,6 @@ _OUTPUTS = {
     "EVENT_BUS_NAME": "EventBusName",
     "DESTINATION_SECRET_PREFIX": "DestinationSecretPrefix",
 }
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600}
-
-
-def duration_seconds(text: str) -> float:
-    """`90`, `90s`, `5m` or `1h` in seconds (argparse's type: ArgumentTypeError if not)."""
-    found = _DURATION.match(text.strip())
-    if found is None:
-        raise argparse.ArgumentTypeError(f"not a duration like 5m, 90s or 1h: {text!r}")
-    return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
 
 
 def add_command(subparsers: Any) -> None:

@@ -290,10 +290,11 @@ class Connector:
         # Other deliveries of the same submission append to the same stream: on
         # a clash, re-read, and append after the new head unless this delivery
         # ended meanwhile (then ours would be a second ending).
-        version = history[-1].version
+        known = history
         for _ in range(_APPEND_TRIES):
             try:
-                self.events.append(stream, records, expected_version=version)
+                # The stream as just read: the append need not read it again.
+                self.events.append(stream, records, expected_version=len(known), known=known)
                 return
             except ConcurrencyError:
                 # Every destination of a submission appends to its stream: back off a
@@ -302,7 +303,7 @@ class Connector:
                 latest = self.events.read(stream)
                 if progress(latest, job.delivery_id).ended is not None:
                     return
-                version = latest[-1].version
+                known = latest
         raise DeliveryBusyError(f"stream {stream.submission_id} stayed too busy to append")
 
 

@@ -112,7 +112,7 @@ def request_redelivery(
         for job in jobs
     ]
     try:
-        events.append(stream, records, expected_version=history[-1].version)
+        events.append(stream, records, expected_version=history[-1].version, known=history)
     except ConcurrencyError as exc:
         raise SubmissionChangedError() from exc
     queue.send(jobs)

@@ -24,6 +24,9 @@ from formrelay.local.template import resources_of_type
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
+# Told of every run of a function's handler: the function and the run's wall time in
+# seconds (the handler alone: a container's start, Lambda's init, is not in it).
+InvocationListener = Callable[["FunctionSpec", float], None]
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,7 @@ class FunctionRuntime:
         self._made: list[Container] = []
         self._setups: list[Callable[[Services], None]] = []
         self._free = threading.Condition()
+        self._listeners: list[InvocationListener] = []
         self.fault: Fault | None = None
 
     def inject(self, fault: Fault | None) -> None:
@@ -264,11 +268,22 @@ class FunctionRuntime:
                     self._started.remove(slot)
                 self._free.notify()
 
+    def listen(self, listener: InvocationListener) -> None:
+        """Tell listener of every run of the handler from now on, failed runs too (a bench
+        times invocations with it: Lambda bills each run's duration)."""
+        with self._free:
+            self._listeners.append(listener)
+
     def _run(self, slot: Slot, event: Any, context: LambdaContext) -> Any:
         """One run of the handler in slot; FunctionTimeoutError if it outlived its Timeout."""
         started = time.monotonic()
-        result = slot.run(event, context)
-        if time.monotonic() - started > self.spec.timeout:
+        try:
+            result = slot.run(event, context)
+        finally:
+            elapsed = time.monotonic() - started
+            for listener in list(self._listeners):
+                listener(self.spec, elapsed)
+        if elapsed > self.spec.timeout:
             raise FunctionTimeoutError(self.spec.timeout)
         return result
 

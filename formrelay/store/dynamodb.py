@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _NOT_TAKEN = "attribute_not_exists(pk)"
-# The tenant index (template: EventsTable's gsi1).
+# The tenant index (template: EventsTable's gsi1, keys only).
 TENANT_INDEX = "gsi1"
+# BatchGetItem takes at most 100 keys a call; unprocessed keys are asked for again.
+_BATCH_GET_KEYS = 100
+_BATCH_GET_TRIES = 8
+
+
+class EventStoreBusyError(Exception):
+    """The table kept some keys of a batch read unprocessed (throttled) after every try:
+    as a throttling ClientError would, it fails the invocation, which is retried."""
 
 
 class DynamoDBEventStore(EventStore):
@@ -60,16 +69,43 @@ class DynamoDBEventStore(EventStore):
             # One more than asked says whether more lie in the range, without a second query.
             "Limit": limit + 1,
         }
-        items: list[dict[str, Any]] = []
+        keys: list[dict[str, Any]] = []
         while True:
             answer = self.client.query(**arguments)
-            items.extend(answer.get("Items", []))
+            keys.extend(answer.get("Items", []))
             last = answer.get("LastEvaluatedKey")
-            if len(items) > limit or last is None:
+            if len(keys) > limit or last is None:
                 break
             arguments["ExclusiveStartKey"] = last
-        more = len(items) > limit
-        return [from_item(item) for item in items[:limit]], more
+        more = len(keys) > limit
+        # The index holds keys only: the events themselves come from the table. One the
+        # table no longer has (deleted, and the index not yet told) is left out.
+        found = self._get_items([{"pk": k["pk"], "sk": k["sk"]} for k in keys[:limit]])
+        named = [found.get((k["pk"]["S"], k["sk"]["S"])) for k in keys[:limit]]
+        return [from_item(item) for item in named if item is not None], more
+
+    def _get_items(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The table's items at these keys, by (pk, sk): BatchGetItem, 100 keys a call,
+        asking again for any the table left unprocessed (throttled) after a short wait."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": keys[start : start + _BATCH_GET_KEYS],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(_BATCH_GET_TRIES):
+                answer = self.client.batch_get_item(RequestItems=pending)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            else:
+                raise EventStoreBusyError(f"{self.table_name}: keys still unprocessed")
+        return found
 
     def _insert(self, events: Sequence[RecordedEvent]) -> None:
         items = [to_item(event) for event in events]

@@ -42,19 +42,36 @@ class EventStore(ABC):
     """Append-only, per-submission streams of immutable, hash-chained events."""
 
     def append(
-        self, stream: StreamId, events: Sequence[NewEvent], expected_version: int
+        self,
+        stream: StreamId,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        *,
+        known: Sequence[RecordedEvent] | None = None,
     ) -> list[RecordedEvent]:
         """Append events atomically after expected_version; return them as recorded.
 
         Re-appending events whose event_ids are already in the stream writes
         nothing and returns the recorded events (idempotency). A stream whose
         version is not expected_version raises ConcurrencyError.
+
+        The stream is read first only when it must be: a new stream
+        (expected_version 0) has no head to chain to, and a caller that has just
+        read the stream passes what it read as `known` (its first expected_version
+        events, as `read` returned them). Either way the write is conditional on
+        the next version being free, and only when it is taken is the stream read,
+        to tell a repeat (answered as recorded) from a rival (ConcurrencyError).
         """
         if not events:
             return []
         for event in events:
             check_event_data(event.type, event.schema_version, event.data)
-        existing = self._load(stream)
+        if known is not None and len(known) == expected_version:
+            existing = list(known)
+        elif known is None and expected_version == 0:
+            existing = []
+        else:
+            existing = self._load(stream)
         already = self._already_recorded(existing, events)
         if already is not None:
             return already

@@ -298,3 +298,22 @@ def test_a_query_naming_a_key_twice_is_refused_although_signed(
 
     with pytest.raises(AccessDeniedError, match="repeated"):
         directory.authorize(request)
+
+
+def test_a_key_passes_until_its_expiry_and_is_refused_from_then_on(directory: Directory) -> None:
+    # Given a key that expires a minute after T0, and one of another tenant that never does
+    key, secret = directory.keys.create("acme", frozenset({scopes.READ}), expires_at=T0 + 60)
+    lasting, lasting_secret = directory.keys.create("globex", frozenset({scopes.READ}))
+
+    # Then it passes a second before its expiry, and is refused from its expiry on
+    assert directory.authorize(directory.request(key.key_id, secret, at=T0 + 59), now=T0 + 59)
+    with pytest.raises(AccessDeniedError, match="expired"):
+        directory.authorize(directory.request(key.key_id, secret, at=T0 + 60), now=T0 + 60)
+    with pytest.raises(AccessDeniedError, match="expired"):
+        directory.authorize(directory.request(key.key_id, secret, at=T0 + 9999), now=T0 + 9999)
+    # while the other tenant's key goes on, and the expired key's record says when it ended
+    later = directory.request(lasting.key_id, lasting_secret, at=T0 + 9999)
+    assert directory.authorize(later, now=T0 + 9999) == "globex"
+    assert directory.keys.get("acme", key.key_id).as_dict()["expires_at"] == (  # type: ignore[union-attr]
+        "2027-01-15T08:01:00Z"
+    )

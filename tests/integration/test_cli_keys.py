@@ -12,7 +12,9 @@ import json
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,38 @@ def test_keys_create_without_json_shows_the_secret_on_stdout_only(
     secret = out.split("secret")[1].strip()
     assert secret.startswith("frsk_") and out.count(secret) == 1
     assert "not shown again" in err and secret not in err
+
+
+def test_keys_create_with_a_ttl_makes_a_key_that_ends_by_itself(
+    shell: TemplateAws, tenant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When an operator makes a key that lives for an hour
+    before = time.time()
+    created = run_json(
+        capsys, "keys", "create", "--tenant", tenant, "--scopes", "read", "--ttl", "1h"
+    )
+
+    # Then its expiry is an hour away, in what create and list print
+    expires = datetime.fromisoformat(created["expires_at"]).timestamp()
+    assert before + 3600 - 1 <= expires <= time.time() + 3600
+    [listed] = run_json(capsys, "keys", "list", "--tenant", tenant)["keys"]
+    assert listed["expires_at"] == created["expires_at"]
+    code, table, _ = run(capsys, "keys", "list", "--tenant", tenant)
+    assert code == 0 and "EXPIRES" in table and created["expires_at"] in table
+    # and a key without one never expires
+    lasting = run_json(capsys, "keys", "create", "--tenant", tenant, "--scopes", "read")
+    assert lasting["expires_at"] is None
+
+
+@pytest.mark.parametrize("ttl", ["0", "0s", "soon", "-5m"])
+def test_a_ttl_that_is_no_time_to_live_is_bad_input(
+    shell: TemplateAws, tenant: str, capsys: pytest.CaptureFixture[str], ttl: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["keys", "create", "--tenant", tenant, "--scopes", "read", f"--ttl={ttl}"])
+
+    assert exited.value.code == 2
+    assert "--ttl" in capsys.readouterr().err
 
 
 def test_keys_list_shows_limits_and_rotation_never_secrets(

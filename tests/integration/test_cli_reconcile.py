@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from formrelay.cli.common import duration_seconds
 from formrelay.cli.main import main
-from formrelay.cli.reconcile import duration_seconds
 from formrelay.composition import services
 from formrelay.domain.clock import SystemClock
 from formrelay.domain.events import StreamId

@@ -33,6 +33,7 @@ from formrelay.domain.events import (
     StreamId,
 )
 from formrelay.domain.hashing import GENESIS_HASH
+from formrelay.local.template import load_template
 from formrelay.store.dynamodb import DynamoDBEventStore
 from formrelay.store.items import stream_key, version_key
 from formrelay.store.memory import InMemoryEventStore
@@ -281,6 +282,60 @@ class EventStoreContract:
         monkeypatch.undo()
         assert store.read(STREAM)[1:] == [recorded]
 
+    def test_an_append_to_a_new_stream_or_after_a_head_just_read_reads_nothing(
+        self, store: EventStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given a store whose reads are counted
+        real_load = store._load
+        loads: list[StreamId] = []
+
+        def counted(stream: StreamId) -> list[RecordedEvent]:
+            loads.append(stream)
+            return real_load(stream)
+
+        monkeypatch.setattr(store, "_load", counted)
+
+        # When a new stream is started, and appended to after a read that the caller passes on
+        store.append(STREAM, [received()], expected_version=0)
+        history = store.read(STREAM)
+        store.append(STREAM, [attempted()], expected_version=1, known=history)
+
+        # Then only the caller's read read the stream, and the chain holds
+        assert loads == [STREAM]
+        monkeypatch.undo()
+        stored = store.read(STREAM)
+        assert [e.version for e in stored] == [1, 2]
+        assert stored[1].prev_hash == stored[0].hash
+
+    def test_an_append_after_a_stale_head_raises_and_writes_nothing(
+        self, store: EventStore
+    ) -> None:
+        # Given a stream read at version 1, then appended to by a rival
+        store.append(STREAM, [received()], 0)
+        history = store.read(STREAM)
+        rival = attempted(1, "retryable_failure", 503)
+        store.append(STREAM, [rival], expected_version=1)
+
+        # When our writer appends after the head it read
+        with pytest.raises(ConcurrencyError):
+            store.append(STREAM, [attempted(2, "final_failure", 400), failed()], 1, known=history)
+
+        # Then only the rival's event follows the head
+        assert [e.event_id for e in store.read(STREAM)[1:]] == [rival.event_id]
+
+    def test_an_event_recorded_since_the_head_was_read_is_answered_as_recorded(
+        self, store: EventStore
+    ) -> None:
+        # Given a stream read at version 1, and the same event recorded since by a retry
+        store.append(STREAM, [received()], 0)
+        history = store.read(STREAM)
+        event = attempted()
+        [first] = store.append(STREAM, [event], expected_version=1)
+
+        # When it is appended after the head that was read, it is answered as recorded
+        assert store.append(STREAM, [event], 1, known=history) == [first]
+        assert store.version(STREAM) == 2
+
     # -- validation -----------------------------------------------------------
 
     def test_data_failing_its_schema_raises_and_writes_nothing(self, store: EventStore) -> None:
@@ -491,15 +546,9 @@ class TestDynamoDBEventStore(EventStoreContract):
                 {"AttributeName": name, "AttributeType": "S"}
                 for name in ("pk", "sk", "gsi1pk", "gsi1sk")
             ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
+            # The tenant index as the template declares it (keys only)
+            GlobalSecondaryIndexes=load_template()["Resources"]["EventsTable"]["Properties"][
+                "GlobalSecondaryIndexes"
             ],
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},

@@ -110,6 +110,7 @@ def test_list_shows_metadata_and_no_secret(aws: TemplateAws, tenant: str) -> Non
         "state": "active",
         "rate_per_second": 2.5,
         "burst": 10,
+        "expires_at": None,
         "rotation_pending": False,
     }
     assert listed[reader.key_id].record.rate_limit is None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -13,15 +12,8 @@ import pytest
 from moto import mock_aws
 
 from formrelay.composition import services
+from tests.support.http_events import Context
 from tests.support.publishing import history, stream_record
-
-
-@dataclass
-class _Context:
-    function_name: str = "formrelay-PublisherFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:publisher"
-    aws_request_id: str = "r-1"
 
 
 @pytest.fixture
@@ -58,7 +50,7 @@ def test_a_batch_reaches_the_bus_and_nothing_is_reported(consumer: tuple[Any, st
     events = history(attempts=2)
     batch = {"Records": [stream_record(e, 100 + n) for n, e in enumerate(events)]}
 
-    answer = handler(batch, _Context())
+    answer = handler(batch, Context(function_name="formrelay-PublisherFunction"))
 
     assert answer == {"batchItemFailures": []}
     details = [entry["detail"] for entry in _received(*consumer)]
@@ -75,7 +67,7 @@ def test_a_bus_that_refuses_has_every_record_reported(
     events = history(attempts=1)
     batch = {"Records": [stream_record(e, 100 + n) for n, e in enumerate(events)]}
 
-    answer = handler(batch, _Context())
+    answer = handler(batch, Context(function_name="formrelay-PublisherFunction"))
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "100"}, {"itemIdentifier": "101"}]}
     assert _received(*consumer) == []

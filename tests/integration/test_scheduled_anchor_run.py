@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -16,15 +15,8 @@ from formrelay.composition import services
 from formrelay.domain.events import StreamId
 from formrelay.local.pollers import SchedulePoller, schedule_seconds
 from tests.support.events import received
+from tests.support.http_events import Context
 from tests.support.template_aws import TemplateAws, template_aws
-
-
-@dataclass(frozen=True)
-class _Context:
-    function_name: str = "formrelay-AnchorFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:anchor"
-    aws_request_id: str = "r-1"
 
 
 @pytest.fixture
@@ -52,11 +44,14 @@ def test_the_scheduled_run_anchors_each_tenant_that_changed(aws: TemplateAws) ->
     )
 
     # When the schedule invokes the function
-    answer = handler({"detail-type": "Scheduled Event", "source": "aws.events"}, _Context())
+    answer = handler(
+        {"detail-type": "Scheduled Event", "source": "aws.events"},
+        Context(function_name="formrelay-AnchorFunction"),
+    )
 
     # Then the busy tenant has its first anchor, the quiet one none; a second run adds none
     assert answer["anchors"].get(busy) == 1 and quiet not in answer["anchors"]
-    assert handler({}, _Context())["anchors"] == {}
+    assert handler({}, Context(function_name="formrelay-AnchorFunction"))["anchors"] == {}
     assert services().anchor_store.sequences(busy) == [1]
     assert services().anchor_store.sequences(quiet) == []
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -17,15 +16,8 @@ from formrelay.composition import services
 from formrelay.domain.events import StreamId
 from formrelay.reconciliation.report import KINDS
 from tests.support.events import received
+from tests.support.http_events import Context
 from tests.support.template_aws import TemplateAws, template_aws
-
-
-@dataclass(frozen=True)
-class _Context:
-    function_name: str = "formrelay-ReconcilerFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:reconciler"
-    aws_request_id: str = "r-1"
 
 
 @pytest.fixture
@@ -74,7 +66,10 @@ def test_the_scheduled_run_repairs_every_tenant_and_counts_repairs_by_kind(
     capsys.readouterr()
 
     # When the schedule invokes the function
-    answer = handler({"detail-type": "Scheduled Event", "source": "aws.events"}, _Context())
+    answer = handler(
+        {"detail-type": "Scheduled Event", "source": "aws.events"},
+        Context(function_name="formrelay-ReconcilerFunction"),
+    )
 
     # Then the lost submission's view is written and its job queued; the quiet tenant has none
     assert answer["counts"] == {

@@ -164,6 +164,14 @@ def functions(template: dict[str, Any], resources: ResourceMap) -> dict[str, Fun
     return read_functions(template, resources)
 
 
+def test_the_events_tenant_index_copies_keys_only(template: dict[str, Any]) -> None:
+    # An index write is billed by the size of what it copies: a copy of every event whole
+    # would double each submission's write units (a 100 KB payload: 100 more). Its
+    # readers (export, anchoring, rebuild, the reconciler) fetch the events by key.
+    [index] = template["Resources"]["EventsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
 def test_short_tags_load_as_intrinsic_dicts(template: dict[str, Any]) -> None:
     env = template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
     assert env["EVENTS_TABLE"] == {"Ref": "EventsTable"}
@@ -652,6 +660,7 @@ GRANTS: dict[str, set[str]] = {
     "AuditFunction": RATE_LIMIT
     | {
         "dynamodb:Query on EventsTable/index/gsi1",  # the tenant's events in time order
+        "dynamodb:BatchGetItem on EventsTable",  # the events the keys-only index names
         "secretsmanager:GetSecretValue on ListingCursorKey",  # signs export cursors
         "dynamodb:Query on EventsTable",  # one stream, to verify it
         "dynamodb:GetItem on ViewsTable",  # its anchored head (status items only)
@@ -661,6 +670,7 @@ GRANTS: dict[str, set[str]] = {
     "AnchorFunction": APPEND
     | {
         "dynamodb:Query on EventsTable/index/gsi1",  # the changed streams' heads
+        "dynamodb:BatchGetItem on EventsTable",  # the events the keys-only index names
         "dynamodb:Query on ViewsTable",  # the directory of tenants
         "dynamodb:PutItem on ViewsTable",  # anchored heads (status items only)
         "s3:PutObject on AnchorsBucket/anchors/*",
@@ -705,6 +715,7 @@ GRANTS: dict[str, set[str]] = {
     | {
         "states:StartExecution on DeliveryRetryStateMachine",  # a further wait of a resumed retry
         "dynamodb:Query on EventsTable/index/gsi1",  # events since the tenant's checkpoint
+        "dynamodb:BatchGetItem on EventsTable",  # the events the keys-only index names
         "dynamodb:GetShardIterator on EventsTable.StreamArn",  # parked batches, read back
         "dynamodb:GetRecords on EventsTable.StreamArn",
         "dynamodb:Query on ViewsTable",  # the directory of tenants
