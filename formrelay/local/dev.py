@@ -34,6 +34,7 @@ from formrelay.local.functions import (
     register_functions,
     shared_environment,
 )
+from formrelay.local.in_process_aws import InProcessAws
 from formrelay.local.intrinsics import ResourceMap
 from formrelay.local.lambda_invoke import serve_functions, stop_serving
 from formrelay.local.pollers import Poller, SchedulePoller, SqsPoller, StreamPoller
@@ -133,6 +134,7 @@ class LocalStack:
         self.clock = clock
         self._runtimes: dict[str, FunctionRuntime] = {}
         self._emulator = Emulator(host=host)
+        self._in_process = InProcessAws()
         self._front: Front | None = None
         self._pollers: list[Poller] = []
         self._saved_env: dict[str, str | None] = {}
@@ -146,6 +148,10 @@ class LocalStack:
         dynamodb_atomicity.install()  # before any write: moto's own are not atomic
         secretsmanager_atomicity.install()  # its label moves neither: no CAS without it
         self.aws_endpoint = self._emulator.start()  # also enables the ASL interpreter
+        if self.build_dir is None:
+            # The functions run here: they, the pollers and provisioning reach moto's
+            # backends in-process; outside tools keep self.aws_endpoint.
+            self._in_process.start()
         self.resources = provision(template, self.stack_name)
         register_functions(template, self.resources, self.stack_name)
         provision_state_machines(
@@ -173,8 +179,9 @@ class LocalStack:
         serve_functions(self._runtimes.values())  # Lambda Invoke at the emulator, in-process
         # moto builds a service's request router on its first request, with ast.parse,
         # which CPython 3.11 does not make thread-safe: retry executions that start
-        # together would build the Lambda router at once (SystemError). Build it now.
-        boto3.client("lambda").list_functions()
+        # together would build the Lambda router at once (SystemError). Build it now (the
+        # server's: the in-process mock routes without it).
+        boto3.client("lambda", endpoint_url=self.aws_endpoint).list_functions()
         routes = read_routes(template, self.resources, self.functions)
         self._front = Front(routes, self.host, self.port, runtimes=self._runtimes)
         self._front.start()
@@ -269,6 +276,7 @@ class LocalStack:
         if self.aws_endpoint:
             _post(f"{self.aws_endpoint}/moto-api/reset", {})
             self.aws_endpoint = ""
+        self._in_process.stop()
         self._emulator.stop()
         asl_timing.reset()
         self._restore_env()
