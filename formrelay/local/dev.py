@@ -44,6 +44,7 @@ from formrelay.local.routes import read_routes
 from formrelay.local.runtime_provided import link_runtime_modules
 from formrelay.local.sink import Sink
 from formrelay.local.state_machines import provision_state_machines
+from formrelay.local.stream_reads import InProcessStreamReads
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template, resources_of_type
 from formrelay.settings import (
     DEFAULT_DESTINATION_SECRET_PREFIX,
@@ -190,7 +191,8 @@ class LocalStack:
             runtime = self._runtimes[logical_id]
             for event in spec.events:
                 if event.type == "DynamoDB":
-                    self._pollers.append(StreamPoller(runtime, event.properties))
+                    streams = InProcessStreamReads() if self._in_process.active else None
+                    self._pollers.append(StreamPoller(runtime, event.properties, streams))
                 elif event.type == "SQS":
                     self._pollers.append(SqsPoller(runtime, event.properties))
                 elif event.type == "Schedule":
