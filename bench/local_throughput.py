@@ -11,7 +11,9 @@ Measured in one run:
 - end to end, from the first POST to the last delivery the sink records: submissions/s,
   and per submission the latency from its POST to its delivery (the sink stamps arrivals);
 - every AWS call the stack made during the load (a botocore hook on the session every
-  in-process client is built from: functions and pollers), per submission.
+  in-process client is built from: functions and pollers), per submission;
+- the stack process's CPU time during the load, per submission: on a machine shared with
+  other work the rate follows the CPU the stack gets, and this figure does not.
 
 Targets (issue 13): at least 15 submissions/s end to end, and at least half of
 (raw write rate / AWS calls per submission). Prints rich tables and writes
@@ -131,9 +133,11 @@ def raw_put_rate(stack: Any, puts: int) -> dict[str, Any]:
     }
 
 
-def _deliveries(received: list[dict[str, Any]], wanted: set[str]) -> dict[str, float]:
-    """Each wanted submission's first arrival at the sink (wall time)."""
-    first: dict[str, float] = {}
+def _deliveries(
+    received: list[dict[str, Any]], wanted: set[str], first: dict[str, float]
+) -> dict[str, float]:
+    """Each wanted submission's first arrival at the sink (wall time), added to first from
+    the sink's entries after those already read."""
     for entry in received:
         try:
             submission_id = json.loads(entry["body"])["submission_id"]
@@ -162,16 +166,24 @@ def run(submissions: int, clients: int, raw_puts: int, timeout: float) -> dict[s
         # A load, not a rate-limit check: set before the first request is served.
         stack.operator_services().tenants.set_limits(demo["tenant_id"], 10_000, 10_000)
         counter.take()
+        # The stack's CPU (every thread of this process; the clients run in their own):
+        # what a submission costs whatever else the machine is doing.
+        cpu_started = time.process_time()
         spawn = multiprocessing.get_context("spawn")
         with spawn.Pool(1) as pool:
             submitted = pool.apply(_submit_all, (demo, submissions, clients))
         accepted_at = time.time()
         wanted = {submission_id for submission_id, _, _ in submitted}
         deadline = time.monotonic() + timeout
-        delivered = _deliveries(sink.received(), wanted)
+        delivered: dict[str, float] = {}
+        read = 0
         while len(delivered) < len(wanted) and time.monotonic() < deadline:
-            time.sleep(0.25)
-            delivered = _deliveries(sink.received(), wanted)
+            received = sink.received()
+            _deliveries(received[read:], wanted, delivered)
+            read = len(received)
+            if len(delivered) < len(wanted):
+                time.sleep(0.25)
+        cpu_seconds = time.process_time() - cpu_started
         calls = counter.take()
         received = sink.received()
     first_post = min(started for _, started, _ in submitted)
@@ -205,6 +217,9 @@ def run(submissions: int, clients: int, raw_puts: int, timeout: float) -> dict[s
             name: round(_percentile(latencies, share), 3) if latencies else None
             for name, share in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
         },
+        "stack_cpu_seconds": round(cpu_seconds, 2),
+        "stack_cpu_ms_per_submission": round(1000 * cpu_seconds / submissions, 1),
+        "submissions_per_cpu_second": round(submissions / cpu_seconds, 2),
         "aws_calls": dict(calls.most_common()),
         "aws_calls_per_submission": round(per_submission, 2),
         "targets": {
@@ -239,6 +254,14 @@ def show(result: dict[str, Any], console: Console) -> None:
     for name, value in result["delivered_latency_seconds"].items():
         figures.add_row(f"POST -> delivered {name} (s)", f"{value}")
     figures.add_row("AWS calls per submission", f"{result['aws_calls_per_submission']}")
+    figures.add_row(
+        "stack CPU ms per submission (all its threads)",
+        f"{result['stack_cpu_ms_per_submission']}",
+    )
+    figures.add_row(
+        "submissions per stack CPU second (one free core)",
+        f"{result['submissions_per_cpu_second']}",
+    )
     console.print(figures)
 
     targets = Table(title="issue 13 targets")
