@@ -5,8 +5,8 @@ ThreadedMotoServer, answers from the very backends the server serves (moto keeps
 one set per process), so a write either way is seen at once the other way. Here
 the functions, the pollers and the provisioning run in-process and reach moto
 through that mock: a botocore hook answers each call in the calling thread, with
-no socket, no HTTP parsing and no server thread per request (about 4x the
-PutItem rate here: shared/MOTO_NOTES.md). Everything outside the process (the AWS
+no socket, no HTTP parsing and no server thread per request (bench/local_throughput.py
+measures the PutItem rate either way). Everything outside the process (the AWS
 CLI, `formrelay` from another shell, the `--build-dir` containers, a test's
 client given the endpoint) keeps the HTTP endpoint.
 
