@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/validation.py
 	$(BIN)/python bench/bench_delivery_load.py
+	$(BIN)/python bench/local_throughput.py
 	$(BIN)/python bench/listing_pages.py
 	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/warm_path.py

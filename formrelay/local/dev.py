@@ -34,6 +34,7 @@ from formrelay.local.functions import (
     register_functions,
     shared_environment,
 )
+from formrelay.local.in_process_aws import InProcessAws
 from formrelay.local.intrinsics import ResourceMap
 from formrelay.local.lambda_invoke import serve_functions, stop_serving
 from formrelay.local.pollers import Poller, SchedulePoller, SqsPoller, StreamPoller
@@ -43,6 +44,7 @@ from formrelay.local.routes import read_routes
 from formrelay.local.runtime_provided import link_runtime_modules
 from formrelay.local.sink import Sink
 from formrelay.local.state_machines import provision_state_machines
+from formrelay.local.stream_reads import InProcessStreamReads
 from formrelay.local.template import DEFAULT_TEMPLATE, load_template, resources_of_type
 from formrelay.settings import (
     DEFAULT_DESTINATION_SECRET_PREFIX,
@@ -133,6 +135,7 @@ class LocalStack:
         self.clock = clock
         self._runtimes: dict[str, FunctionRuntime] = {}
         self._emulator = Emulator(host=host)
+        self._in_process = InProcessAws()
         self._front: Front | None = None
         self._pollers: list[Poller] = []
         self._saved_env: dict[str, str | None] = {}
@@ -146,6 +149,10 @@ class LocalStack:
         dynamodb_atomicity.install()  # before any write: moto's own are not atomic
         secretsmanager_atomicity.install()  # its label moves neither: no CAS without it
         self.aws_endpoint = self._emulator.start()  # also enables the ASL interpreter
+        if self.build_dir is None:
+            # The functions run here: they, the pollers and provisioning reach moto's
+            # backends in-process; outside tools keep self.aws_endpoint.
+            self._in_process.start()
         self.resources = provision(template, self.stack_name)
         register_functions(template, self.resources, self.stack_name)
         provision_state_machines(
@@ -173,8 +180,9 @@ class LocalStack:
         serve_functions(self._runtimes.values())  # Lambda Invoke at the emulator, in-process
         # moto builds a service's request router on its first request, with ast.parse,
         # which CPython 3.11 does not make thread-safe: retry executions that start
-        # together would build the Lambda router at once (SystemError). Build it now.
-        boto3.client("lambda").list_functions()
+        # together would build the Lambda router at once (SystemError). Build it now (the
+        # server's: the in-process mock routes without it).
+        boto3.client("lambda", endpoint_url=self.aws_endpoint).list_functions()
         routes = read_routes(template, self.resources, self.functions)
         self._front = Front(routes, self.host, self.port, runtimes=self._runtimes)
         self._front.start()
@@ -183,7 +191,8 @@ class LocalStack:
             runtime = self._runtimes[logical_id]
             for event in spec.events:
                 if event.type == "DynamoDB":
-                    self._pollers.append(StreamPoller(runtime, event.properties))
+                    streams = InProcessStreamReads() if self._in_process.active else None
+                    self._pollers.append(StreamPoller(runtime, event.properties, streams))
                 elif event.type == "SQS":
                     self._pollers.append(SqsPoller(runtime, event.properties))
                 elif event.type == "Schedule":
@@ -269,6 +278,7 @@ class LocalStack:
         if self.aws_endpoint:
             _post(f"{self.aws_endpoint}/moto-api/reset", {})
             self.aws_endpoint = ""
+        self._in_process.stop()
         self._emulator.stop()
         asl_timing.reset()
         self._restore_env()

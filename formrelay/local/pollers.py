@@ -170,7 +170,11 @@ def on_failure_record(
 class StreamPoller(Poller):
     """DynamoDB stream -> function, with FilterCriteria, partial failures and retries."""
 
-    def __init__(self, runtime: FunctionRuntime, properties: dict[str, Any]) -> None:
+    def __init__(
+        self, runtime: FunctionRuntime, properties: dict[str, Any], streams: Any = None
+    ) -> None:
+        """streams: what answers the DynamoDB Streams calls (default a boto3 client;
+        formrelay.local.stream_reads when moto runs in this process)."""
         super().__init__(runtime, "stream")
         self.stream_arn: str = properties["Stream"]
         self.batch_size = int(properties.get("BatchSize", 100))
@@ -183,7 +187,7 @@ class StreamPoller(Poller):
         self.max_age = int(properties.get("MaximumRecordAgeInSeconds", -1))
         self.bisect = bool(properties.get("BisectBatchOnFunctionError", False))
         self._on_failure = _failure_queue_url(properties)
-        self._client = boto3.client("dynamodbstreams")
+        self._client = boto3.client("dynamodbstreams") if streams is None else streams
         self._shards: dict[str, _Shard] = {}
         self._finished: set[str] = set()
         self._next_refresh = 0.0

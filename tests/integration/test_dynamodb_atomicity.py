@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from formrelay.local import dynamodb_atomicity
@@ -69,3 +71,67 @@ def test_concurrent_writes_reach_a_stream_reader_once_each(endpoint: dict[str, A
         iterator = page["NextShardIterator"]
     assert sorted(keys) == sorted(f"{w}-{n}" for w in range(WRITERS) for n in range(PUTS))
     assert len(set(sequences)) == len(sequences)
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in this process, as the local stack's functions reach it; threads switch often."""
+    dynamodb_atomicity.install()
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # makes the interleaving that used to break reads likely
+    try:
+        with mock_aws():
+            yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+@pytest.mark.usefixtures("in_process")
+def test_scans_hold_while_writes_add_partitions() -> None:
+    # Given a table that writers keep adding partitions to
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="growing",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    writing = threading.Event()
+    errors: list[Exception] = []
+
+    def write(writer: int) -> None:
+        client = boto3.client("dynamodb")
+        for n in range(PUTS):
+            item = {"pk": {"S": f"{writer}-{n}"}, "sk": {"S": "a"}}
+            client.put_item(TableName="growing", Item=item)
+        writing.clear()
+
+    def read() -> None:
+        client = boto3.client("dynamodb")
+        while writing.is_set():
+            try:
+                client.scan(TableName="growing", Limit=5)
+            except Exception as exc:  # what a reader would see: collected, then asserted on
+                errors.append(exc)
+
+    # When readers scan meanwhile
+    writing.set()
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(2)]
+    threads += [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then no read failed ("dictionary changed size during iteration" without the lock)
+    assert errors == []

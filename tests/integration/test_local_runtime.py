@@ -100,6 +100,22 @@ def broken(event, context):
     raise RuntimeError("the projection is broken")
 
 
+def shared_item(event, context):
+    """Put (POST) or read (GET) one item of the shared table with the function's own client."""
+    from formrelay.composition import services
+
+    dynamodb = services().dynamodb
+    table = environment()["SHARED_TABLE"]
+    key = {"pk": {"S": event["pathParameters"]["key"]}, "sk": {"S": "item"}}
+    item = None
+    if event["requestContext"]["http"]["method"] == "POST":
+        dynamodb.put_item(TableName=table, Item={**key, "value": {"S": event["body"]}})
+    else:
+        item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    body = {"item": item, "endpoint": dynamodb.meta.endpoint_url}
+    return {"statusCode": 200, "body": json.dumps(body)}
+
+
 def consume(event, context):
     _saw("consume")
     failures = []
@@ -143,6 +159,16 @@ Resources:
         - {AttributeName: pk, KeyType: HASH}
         - {AttributeName: sk, KeyType: RANGE}
       StreamSpecification: {StreamViewType: NEW_IMAGE}
+  SharedTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: pk, AttributeType: S}
+        - {AttributeName: sk, AttributeType: S}
+      KeySchema:
+        - {AttributeName: pk, KeyType: HASH}
+        - {AttributeName: sk, KeyType: RANGE}
   ParkedFailures:
     Type: AWS::SQS::Queue
   JobsDLQ:
@@ -180,6 +206,20 @@ Resources:
         Get:
           Type: HttpApi
           Properties: {ApiId: !Ref Api, Method: GET, Path: "/v1/things/{thing_id}/parts/{part}"}
+  SharedItemFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: frt_handlers.shared_item
+      Environment:
+        Variables:
+          SHARED_TABLE: !Ref SharedTable
+      Events:
+        Put:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Api, Method: POST, Path: "/v1/shared/{key}"}
+        Get:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Api, Method: GET, Path: "/v1/shared/{key}"}
   BoomFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -536,7 +576,37 @@ def test_each_function_sees_only_its_own_environment(
     assert consumer_sees is None and authorizer_sees is None
     assert "JOBS_QUEUE_URL" not in os.environ
     assert os.environ["EVENTS_TABLE"] == "frt-EventsTable"
-    assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint
+    # In this process the functions reach moto in-process, not through its endpoint.
+    assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+# --- the emulated AWS in-process and over HTTP: one set of data ----------------
+
+
+def test_a_function_write_in_process_is_read_through_the_endpoint_and_back(
+    stack: LocalStack, http: httpx.Client
+) -> None:
+    """Given a function running in-process and a client of the emulator's HTTP endpoint
+    (the AWS CLI's way in), each sees what the other writes, at once."""
+    over_http = boto3.client("dynamodb", endpoint_url=stack.aws_endpoint)
+    headers = {**AUTH_HEADERS, "Content-Type": "text/plain"}
+    written = http.post("/v1/shared/from-function", headers=headers, content=b"in-process")
+    assert written.status_code == 200
+    # The function's own client did not go through the HTTP endpoint.
+    assert written.json()["endpoint"] != stack.aws_endpoint
+    seen = over_http.get_item(
+        TableName="frt-SharedTable",
+        Key={"pk": {"S": "from-function"}, "sk": {"S": "item"}},
+        ConsistentRead=True,
+    )
+    assert seen["Item"]["value"] == {"S": "in-process"}
+
+    over_http.put_item(
+        TableName="frt-SharedTable",
+        Item={"pk": {"S": "from-http"}, "sk": {"S": "item"}, "value": {"S": "over HTTP"}},
+    )
+    read = http.get("/v1/shared/from-http", headers=AUTH_HEADERS).json()
+    assert read["item"]["value"] == {"S": "over HTTP"}
 
 
 # --- the real template: each function its own environment and services -------------
