@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from formrelay.domain.events import SUBMISSION_RECEIVED, NewEvent
@@ -19,9 +20,13 @@ def received_data() -> dict[str, Any]:
     }
 
 
-def received(occurred_at: str) -> NewEvent:
-    """A submission.received event that occurred at occurred_at (RFC 3339)."""
-    return NewEvent(SUBMISSION_RECEIVED, received_data(), "c", occurred_at=occurred_at)
+def received(
+    occurred_at: str = "2024-05-01T12:00:00.000000Z", destinations: Sequence[str] = ("crm",)
+) -> NewEvent:
+    """A submission.received event for these destinations that occurred at occurred_at
+    (RFC 3339)."""
+    data = {**received_data(), "destinations": list(destinations)}
+    return NewEvent(SUBMISSION_RECEIVED, data, "c", occurred_at=occurred_at)
 
 
 def redelivery_requested(occurred_at: str) -> NewEvent:

@@ -17,7 +17,6 @@ from formrelay.audit.export import (
 from formrelay.domain.events import (
     DELIVERY_ATTEMPTED,
     LEDGER_STREAM,
-    SUBMISSION_RECEIVED,
     NewEvent,
     RecordedEvent,
     StreamId,
@@ -25,25 +24,10 @@ from formrelay.domain.events import (
 from formrelay.store.memory import InMemoryEventStore
 from formrelay.views.cursors import CursorSigner
 from formrelay.views.errors import InvalidCursorError, InvalidListingQueryError
+from tests.support.events import received
 
 NOW = "2026-03-02T00:00:00.000000Z"
 SIGNER = CursorSigner(lambda: b"k" * 64)
-
-
-def received(at: str) -> NewEvent:
-    return NewEvent(
-        type=SUBMISSION_RECEIVED,
-        data={
-            "form_id": "contact",
-            "form_schema_version": 1,
-            "key_id": "acme.0123456789abcdef",
-            "body_sha256": "0" * 64,
-            "payload": {"name": "Ada"},
-            "destinations": ["crm"],
-        },
-        correlation_id="c",
-        occurred_at=at,
-    )
 
 
 def attempted(at: str) -> NewEvent:

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from formrelay.delivery.destinations import delivery_id
 from formrelay.delivery.memory import InMemoryDeliveryQueue
 from formrelay.domain.clock import ManualClock, rfc3339
-from formrelay.domain.events import DELIVERY_ATTEMPTED, SUBMISSION_RECEIVED, NewEvent, StreamId
+from formrelay.domain.events import DELIVERY_ATTEMPTED, NewEvent, StreamId
 from formrelay.reconciliation.memory import InMemoryReconcileState, InMemoryStatusViews
 from formrelay.reconciliation.reconciler import Reconciler
 from formrelay.store.memory import InMemoryEventStore
 from formrelay.views.status import fold
+from tests.support.events import received
 
 # What happened to a submission: which destinations were attempted (and succeeded), and
 # what its view is: never written, written before the attempts (behind), or current.
@@ -28,22 +29,6 @@ submission = st.tuples(
     st.lists(st.booleans(), min_size=1, max_size=3),  # per destination: attempted?
     st.sampled_from(["missing", "behind", "current"]),
 )
-
-
-def _received(destinations: list[str], at: str) -> NewEvent:
-    return NewEvent(
-        type=SUBMISSION_RECEIVED,
-        data={
-            "form_id": "contact",
-            "form_schema_version": 1,
-            "key_id": "acme.0123456789abcdef",
-            "body_sha256": "0" * 64,
-            "payload": {"name": "Ada"},
-            "destinations": destinations,
-        },
-        correlation_id="c",
-        occurred_at=at,
-    )
 
 
 def _succeeded(tenant: str, submission_id: str, destination: str, at: str) -> NewEvent:
@@ -81,7 +66,7 @@ def test_one_run_repairs_the_tenant_and_a_second_changes_no_view(
         stream = StreamId(tenant, submission_id)
         destinations = [f"d{i}" for i in range(len(attempted))]
         at = rfc3339(clock.now() + timedelta(seconds=n))
-        events.append(stream, [_received(destinations, at)], expected_version=0)
+        events.append(stream, [received(at, destinations)], expected_version=0)
         if view == "behind":
             views.put(tenant, fold(events.read(stream)))
         for destination, done in zip(destinations, attempted, strict=True):

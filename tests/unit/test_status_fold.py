@@ -13,31 +13,15 @@ from formrelay.domain.events import (
     DELIVERY_DEAD_LETTERED,
     DELIVERY_FAILED,
     DELIVERY_REDELIVERY_REQUESTED,
-    SUBMISSION_RECEIVED,
     NewEvent,
     RecordedEvent,
     StreamId,
 )
 from formrelay.domain.hashing import GENESIS_HASH, seal
 from formrelay.views.status import fold
+from tests.support.events import received
 
 STREAM = StreamId("acme", "sub-1")
-
-
-def received(destinations: list[str]) -> NewEvent:
-    return NewEvent(
-        type=SUBMISSION_RECEIVED,
-        data={
-            "form_id": "contact",
-            "form_schema_version": 1,
-            "key_id": "acme.0123456789abcdef",
-            "body_sha256": "0" * 64,
-            "payload": {"name": "Ada"},
-            "destinations": destinations,
-        },
-        correlation_id="c",
-        occurred_at="2024-05-01T12:00:00.000000Z",
-    )
 
 
 def attempt(
@@ -87,7 +71,7 @@ def status(*events: NewEvent) -> dict[str, Any]:
 
 
 def test_a_new_submission_is_received_with_every_destination_pending() -> None:
-    view = status(received(["crm", "slack"]))
+    view = status(received(destinations=["crm", "slack"]))
     assert view["status"] == "received"
     assert view["submission_id"] == "sub-1"
     assert view["form_id"] == "contact"
@@ -101,7 +85,7 @@ def test_a_new_submission_is_received_with_every_destination_pending() -> None:
 
 
 def test_one_destination_delivered_while_another_is_pending_is_delivering() -> None:
-    view = status(received(["crm", "slack"]), attempt("crm", 1, "succeeded", 200))
+    view = status(received(destinations=["crm", "slack"]), attempt("crm", 1, "succeeded", 200))
     assert view["status"] == "delivering"
     assert view["destinations"]["crm"]["state"] == "delivered"
     assert view["destinations"]["slack"]["state"] == "pending"
@@ -109,7 +93,7 @@ def test_one_destination_delivered_while_another_is_pending_is_delivering() -> N
 
 def test_every_destination_delivered_is_delivered() -> None:
     view = status(
-        received(["crm", "slack"]),
+        received(destinations=["crm", "slack"]),
         attempt("crm", 1, "succeeded", 200),
         attempt("slack", 1, "succeeded", 204, at="2024-05-01T12:00:09.000000Z"),
     )
@@ -121,7 +105,10 @@ def test_every_destination_delivered_is_delivered() -> None:
 
 def test_a_retryable_failure_is_delivering_then_success_delivers() -> None:
     # Given a first attempt that timed out
-    events = [received(["crm"]), attempt("crm", 1, "retryable_failure", None, "Timeout")]
+    events = [
+        received(destinations=["crm"]),
+        attempt("crm", 1, "retryable_failure", None, "Timeout"),
+    ]
     view = status(*events)
     assert view["status"] == "delivering"
     assert view["destinations"]["crm"] == {
@@ -144,19 +131,19 @@ def test_a_retryable_failure_is_delivering_then_success_delivers() -> None:
 
 
 def test_an_http_failure_without_error_class_reports_the_status_code() -> None:
-    view = status(received(["crm"]), attempt("crm", 1, "retryable_failure", 503))
+    view = status(received(destinations=["crm"]), attempt("crm", 1, "retryable_failure", 503))
     assert view["destinations"]["crm"]["last_error"] == "http_503"
 
 
 def test_a_final_failure_fails_the_submission() -> None:
-    view = status(received(["crm"]), attempt("crm", 1, "final_failure", 400))
+    view = status(received(destinations=["crm"]), attempt("crm", 1, "final_failure", 400))
     assert view["status"] == "failed"
     assert view["destinations"]["crm"]["state"] == "failed"
 
 
 def test_retries_exhausted_fails_the_submission() -> None:
     view = status(
-        received(["crm"]),
+        received(destinations=["crm"]),
         attempt("crm", 1, "retryable_failure", 500),
         attempt("crm", 2, "retryable_failure", 500),
         gave_up("crm", 2),
@@ -167,7 +154,7 @@ def test_retries_exhausted_fails_the_submission() -> None:
 
 def test_two_destinations_one_failed_is_failed() -> None:
     view = status(
-        received(["crm", "slack"]),
+        received(destinations=["crm", "slack"]),
         attempt("crm", 1, "succeeded", 200),
         attempt("slack", 1, "final_failure", 404),
     )
@@ -176,7 +163,7 @@ def test_two_destinations_one_failed_is_failed() -> None:
 
 def test_one_failed_and_one_still_retrying_is_delivering() -> None:
     view = status(
-        received(["crm", "slack"]),
+        received(destinations=["crm", "slack"]),
         attempt("crm", 1, "final_failure", 410),
         attempt("slack", 1, "retryable_failure", 429),
     )
@@ -184,7 +171,7 @@ def test_one_failed_and_one_still_retrying_is_delivering() -> None:
 
 
 def test_zero_destinations_is_delivered_at_once() -> None:
-    view = status(received([]))
+    view = status(received(destinations=[]))
     assert view["destinations"] == {}
     assert view["status"] == "delivered"
 
@@ -192,7 +179,7 @@ def test_zero_destinations_is_delivered_at_once() -> None:
 def test_a_late_failed_attempt_does_not_undo_a_delivery() -> None:
     # Attempts of one delivery may overlap (an SQS redelivery); success stands
     view = status(
-        received(["crm"]),
+        received(destinations=["crm"]),
         attempt("crm", 2, "succeeded", 200),
         attempt("crm", 1, "retryable_failure", 503),
     )
@@ -282,7 +269,10 @@ def test_the_view_is_the_same_however_destinations_interleave(
     second = data.draw(interleaved(stories))
 
     # Then every destination's view and the submission's status are the same
-    one, other = status(received(DESTINATIONS), *first), status(received(DESTINATIONS), *second)
+    one, other = (
+        status(received(destinations=DESTINATIONS), *first),
+        status(received(destinations=DESTINATIONS), *second),
+    )
     assert one["destinations"] == other["destinations"]
     assert one["status"] == other["status"]
     assert one["version"] == other["version"] == 1 + sum(len(s) for s in stories)
@@ -306,7 +296,7 @@ def test_the_stored_view_is_the_whole_streams_fold_for_any_batches(
     data: st.DataObject, stories: list[list[NewEvent]]
 ) -> None:
     # Given a submission's stream
-    stream = history(received(DESTINATIONS), *data.draw(interleaved(stories)))
+    stream = history(received(destinations=DESTINATIONS), *data.draw(interleaved(stories)))
     # And the stream's records handed to the projection redelivered, duplicated and reordered,
     # each handled by folding the stream as read then and storing newer-version-wins
     batches = data.draw(stream_batches(len(stream)))
