@@ -15,11 +15,11 @@ from formrelay.domain.hashing import GENESIS_HASH, seal
 from formrelay.store.memory import InMemoryEventStore
 from formrelay.views.rebuild import rebuild_tenant, submissions_of
 from formrelay.views.status import fold
+from tests.support.events import received
 from tests.unit.test_status_fold import (
     DESTINATIONS,
     _stories,
     interleaved,
-    received,
     stream_batches,
 )
 
@@ -48,7 +48,7 @@ def histories(draw: st.DrawFn) -> dict[StreamId, list[NewEvent]]:
     for tenant in TENANTS:
         for n in range(draw(st.integers(min_value=1, max_value=3))):
             story = draw(interleaved(draw(_stories())))
-            streams[StreamId(tenant, f"sub-{n}")] = [received(DESTINATIONS), *story]
+            streams[StreamId(tenant, f"sub-{n}")] = [received(destinations=DESTINATIONS), *story]
     return streams
 
 
@@ -59,7 +59,7 @@ def recorded(store: InMemoryEventStore, streams: dict[StreamId, list[NewEvent]])
         store._insert(seal(stream, events, after_version=0, prev_hash=GENESIS_HASH))
     # The tenant's ledger stream is in the store too: it has no status view.
     ledger = StreamId(TENANTS[0], LEDGER_STREAM)
-    store.append(ledger, [received([])], 0)
+    store.append(ledger, [received(destinations=[])], 0)
 
 
 def live_projection(
@@ -134,8 +134,8 @@ def test_a_rebuild_brings_behind_views_up_to_the_whole_stream(
 def test_a_stream_whose_chain_does_not_verify_is_refused_and_the_others_rebuilt() -> None:
     store = InMemoryEventStore()
     good, bad = StreamId("acme", "sub-good"), StreamId("acme", "sub-bad")
-    store.append(good, [received(["crm"])], 0)
-    store.append(bad, [received(["crm"])], 0)
+    store.append(good, [received(destinations=["crm"])], 0)
+    store.append(bad, [received(destinations=["crm"])], 0)
     first = store._streams[bad][0]
     store._streams[bad][0] = RecordedEvent(**{**first.__dict__, "data": {**first.data, "x": 1}})
     views = Views()
