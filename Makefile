@@ -42,17 +42,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadgroup --no-loadscope-reorder
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_core.py
-	$(BIN)/python bench/validation.py
-	$(BIN)/python bench/bench_delivery_load.py
-	$(BIN)/python bench/local_throughput.py
-	$(BIN)/python bench/listing_pages.py
-	$(BIN)/python bench/cost.py
-	$(BIN)/python bench/warm_path.py
-	$(BIN)/python bench/warm_path.py --memory --submissions 3
-	$(BIN)/python bench/scale.py
-	$(BIN)/python bench/cold_start_tracing.py
-	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/run_all.py
 
 check: $(STAMP)
 	$(BIN)/ruff check formrelay handlers projections tests contract_tests bench infra
