@@ -19,7 +19,7 @@ from urllib.parse import quote
 from formrelay.auth import scopes as scope_names
 from formrelay.domain.clock import rfc3339
 from formrelay.domain.durations import parse_duration
-from formrelay.domain.errors import InvalidConsoleLinkError
+from formrelay.domain.errors import ConsoleLinkScopeError, InvalidConsoleLinkError
 from formrelay.domain.strict_json import parse_body
 
 if TYPE_CHECKING:
@@ -124,13 +124,21 @@ def create_console_link(
     now: float,
     scopes: Iterable[str] = DEFAULT_SCOPES,
     ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    within: frozenset[str] | None = None,
 ) -> ConsoleLink:
     """Make a key that expires `ttl_seconds` after `now` (unix seconds) and its link.
 
-    The key is made as every key is (KeyDirectory.create); nothing is written when the
-    scopes or the ttl are refused.
+    within: the scopes of the key asking for the link (None: an operator's, any scope);
+    a link holding a scope beyond them is refused (ConsoleLinkScopeError). The key is
+    made as every key is (KeyDirectory.create); nothing is written when the scopes or
+    the ttl are refused.
     """
     held, ttl = link_scopes(scopes), link_ttl(ttl_seconds)
+    beyond = held - within if within is not None else frozenset()
+    if beyond:
+        raise ConsoleLinkScopeError(
+            f"the link may hold only scopes your key holds; it lacks {sorted(beyond)}"
+        )
     expires_at = int(now) + ttl
     key, secret = keys.create(tenant_id, held, expires_at=expires_at)
     return ConsoleLink(console_url(api_endpoint, key.key_id, secret), key.key_id, held, expires_at)

@@ -17,7 +17,7 @@ from formrelay.auth.console_links import create_console_link
 from formrelay.auth.keys import KeyDirectory
 from formrelay.auth.nonces import NonceStore
 from formrelay.auth.signing import sign_request
-from formrelay.domain.errors import InvalidConsoleLinkError
+from formrelay.domain.errors import ConsoleLinkScopeError, InvalidConsoleLinkError
 from tests.support.template_aws import TemplateAws, template_aws
 
 T0 = 1_800_000_000
@@ -118,3 +118,14 @@ def test_a_refused_link_writes_no_key(
         create_console_link(keys, "cl-none", API, now=T0, scopes=given_scopes, ttl_seconds=ttl)
 
     assert keys.list("cl-none") == []
+
+
+def test_a_link_may_hold_only_scopes_its_maker_holds(keys: KeyDirectory) -> None:
+    with pytest.raises(ConsoleLinkScopeError, match="audit"):
+        create_console_link(keys, "cl-ceil", API, now=T0, within=frozenset({"admin", "read"}))
+    assert keys.list("cl-ceil") == []
+
+    link = create_console_link(
+        keys, "cl-ceil", API, now=T0, scopes=["read"], within=frozenset({"admin", "read"})
+    )
+    assert link.scopes == {"read"}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from formrelay.api.http import install_error_handlers, json_response, request_endpoint
 from formrelay.auth.console_links import (
     DEFAULT_SCOPES,
     ConsoleLink,
@@ -17,6 +20,7 @@ from formrelay.auth.console_links import (
 )
 from formrelay.domain.errors import InvalidConsoleLinkError
 from formrelay.domain.strict_json import MalformedJsonError
+from tests.support.http_events import Context
 
 
 def test_an_empty_body_asks_for_the_defaults() -> None:
@@ -101,3 +105,62 @@ def test_a_link_answers_its_expiry_in_rfc3339() -> None:
         "scopes": ["audit", "read"],
         "expires_at": "2027-01-15T08:01:00Z",
     }
+
+
+def endpoint_of(domain: str, stage: str = "$default", **headers: str) -> tuple[int, str]:
+    """What request_endpoint answers for a request API Gateway gave this domain and stage."""
+    app = APIGatewayHttpResolver()
+    install_error_handlers(app, Logger(service="test"))
+
+    @app.get("/e")
+    def answer() -> Response[str]:
+        return json_response(200, {"endpoint": request_endpoint(app)})
+
+    # With a named stage API Gateway's path begins with it (Powertools takes it off).
+    path = "/e" if stage == "$default" else f"/{stage}/e"
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /e",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {name.replace("_", "-"): value for name, value in headers.items()},
+        "requestContext": {
+            "domainName": domain,
+            "stage": stage,
+            "http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
+            "requestId": "r-1",
+            "routeKey": "GET /e",
+        },
+        "isBase64Encoded": False,
+    }
+    result = app.resolve(event, Context())
+    body = json.loads(result["body"])
+    return result["statusCode"], body.get("endpoint", body.get("title"))
+
+
+@pytest.mark.parametrize(
+    ("domain", "stage", "headers", "expected"),
+    [
+        ("abc.execute-api.eu-west-1.amazonaws.com", "$default", {"x_forwarded_proto": "https"},
+         "https://abc.execute-api.eu-west-1.amazonaws.com"),
+        ("abc.execute-api.eu-west-1.amazonaws.com", "prod", {"x_forwarded_proto": "https"},
+         "https://abc.execute-api.eu-west-1.amazonaws.com/prod"),
+        ("forms.example.com", "$default", {}, "https://forms.example.com"),
+        ("127.0.0.1:8787", "$default", {}, "http://127.0.0.1:8787"),
+        ("localhost:8787", "$default", {}, "http://localhost:8787"),
+        ("[::1]:8787", "$default", {}, "http://[::1]:8787"),
+        ("forms.example.com", "$default", {"x_forwarded_proto": "gopher"},
+         "https://forms.example.com"),
+    ],
+)  # fmt: skip
+def test_the_endpoint_is_the_one_the_request_reached(
+    domain: str, stage: str, headers: dict[str, str], expected: str
+) -> None:
+    assert endpoint_of(domain, stage, **headers) == (200, expected)
+
+
+@pytest.mark.parametrize(
+    "domain", ["", "evil.example/path", "a b", "evil.example#frag", "x" * 300, "host:port"]
+)
+def test_a_host_that_is_no_host_name_is_a_400(domain: str) -> None:
+    assert endpoint_of(domain) == (400, "Bad request")
