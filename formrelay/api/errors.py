@@ -29,7 +29,9 @@ from formrelay.delivery.errors import (
 from formrelay.delivery.ssrf import DestinationResolutionTimeoutError
 from formrelay.domain.errors import (
     BodyDigestMismatchError,
+    ConsoleLinkScopeError,
     FormrelayError,
+    InvalidConsoleLinkError,
     InvalidDocumentError,
     UnknownDestinationError,
     UnknownFormError,
@@ -110,6 +112,9 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     InvalidRedeliveryOptionsError: _BAD_REQUEST,
     DeliveryInProgressError: Answer(409, "delivery-in-progress", "Delivery in progress"),
     SubmissionChangedError: Answer(409, "concurrent-change", "Conflict"),
+    # Console links: a link may hold no scope its maker's key lacks.
+    InvalidConsoleLinkError: Answer(400, "invalid-console-link", "Bad request"),
+    ConsoleLinkScopeError: Answer(403, "scope-exceeded", "Forbidden"),
     # The listing
     InvalidListingQueryError: _BAD_REQUEST,
     InvalidCursorError: _BAD_REQUEST,

@@ -25,6 +25,11 @@ from formrelay.auth.signing import CONTENT_SHA256_HEADER, body_sha256
 from formrelay.domain.errors import BodyDigestMismatchError, FormrelayError
 from formrelay.telemetry.tracing import annotate
 
+# A Host as a client may send it: a DNS name or an address literal, and a port.
+_HOST = re.compile(
+    r"^(?:(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$"
+)
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # application/json or application/<anything>+json, optionally with charset=utf-8 only.
 _JSON_MEDIA_TYPE = re.compile(r"^application/(?:[a-z0-9.!#$&^_-]+\+)?json$")
@@ -257,3 +262,23 @@ def correlation_id(app: APIGatewayHttpResolver) -> str:
     if _CORRELATION_ID.fullmatch(given):
         return given
     return app.current_event.request_context.request_id
+
+
+def request_endpoint(app: APIGatewayHttpResolver) -> str:
+    """The API's base URL as this request reached it: `<scheme>://<domain>[/<stage>]`.
+
+    The domain and stage are API Gateway's (requestContext; the local front gives the
+    Host it was reached at), the scheme its X-Forwarded-Proto (https on AWS; the local
+    front sends none: http on a loopback host, else https). A named stage is a path
+    prefix; `$default` is none. 400 for a domain that is no host name.
+    """
+    context = app.current_event.request_context
+    domain = context.domain_name or ""
+    if not _HOST.fullmatch(domain):
+        raise Problem(400, "bad-host", "Bad request", "the request's host is no host name")
+    scheme = app.current_event.headers.get("x-forwarded-proto", "").strip().lower()
+    if scheme not in ("http", "https"):
+        host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
+        scheme = "http" if host.lower() in _LOOPBACK_HOSTS else "https"
+    stage = context.stage or "$default"
+    return f"{scheme}://{domain}" + ("" if stage == "$default" else f"/{stage}")

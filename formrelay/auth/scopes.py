@@ -27,6 +27,8 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
     "GET /v1/audit/events": frozenset({AUDIT}),
     "GET /v1/submissions/{submission_id}/verify": READ_OR_AUDIT,
     "GET /v1/submissions/{submission_id}/proof": READ_OR_AUDIT,
+    # A console link is a new key of the tenant: only an admin may make one.
+    "POST /v1/console-links": frozenset({ADMIN}),
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -14,17 +13,15 @@ import httpx
 
 from formrelay.cli import stack as cli_stack
 from formrelay.client import Credentials
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+from formrelay.domain.durations import parse_duration
 
 
 def duration_seconds(text: str) -> float:
     """`90`, `90s`, `5m`, `1h` or `7d` in seconds (argparse's type: ArgumentTypeError if not)."""
-    found = _DURATION.match(text.strip())
-    if found is None:
-        raise argparse.ArgumentTypeError(f"not a duration like 5m, 90s, 1h or 7d: {text!r}")
-    return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_credentials(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from formrelay.cli import audit_anchor as cli_audit_anchor
 from formrelay.cli import audit_export as cli_audit_export
 from formrelay.cli import audit_verify as cli_audit_verify
+from formrelay.cli import console_link as cli_console_link
 from formrelay.cli import contract_test as cli_contract_test
 from formrelay.cli import destinations as cli_destinations
 from formrelay.cli import forms as cli_forms
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_redeliver.add_command(commands)
     cli_destinations.add_commands(commands)
     cli_keys.add_commands(commands)
+    cli_console_link.add_command(commands)
     cli_forms.add_commands(commands)
     cli_contract_test.add_command(commands)
     cli_schemas.add_commands(commands)
@@ -207,6 +209,7 @@ _GROUPS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit": _audit,
     cli_projections.COMMAND: cli_projections.run,
     cli_reconcile.COMMAND: cli_reconcile.run,
+    cli_console_link.COMMAND: cli_console_link.run,
 }
 
 

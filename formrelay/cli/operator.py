@@ -165,7 +165,7 @@ def run_on_target(
     bad_input: tuple[type[FormrelayError], ...] = (),
 ) -> int:
     """Resolve the target and run one action: 0 done, 1 refused, 2 bad input, 3 unreachable."""
-    name = f"formrelay {args.command} {args.action}"
+    name = " ".join(filter(None, ("formrelay", args.command, getattr(args, "action", None))))
     refused_input: tuple[type[Exception], ...] = (*_BAD_INPUT, *bad_input)
     try:
         target = resolve_target(

@@ -74,6 +74,14 @@ class NoRotationPendingError(FormrelayError):
     """The key has no rotation pending."""
 
 
+class InvalidConsoleLinkError(FormrelayError):
+    """A console link's request names an unknown scope or field, or a ttl out of bounds."""
+
+
+class ConsoleLinkScopeError(FormrelayError):
+    """A console link would hold a scope the key asking for it does not hold."""
+
+
 class BodyDigestMismatchError(SignatureError):
     """The body is not the one whose SHA-256 the signature covers."""
 

@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -358,13 +359,23 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
     """Seed the demo tenant and write <state_dir>/demo.json (mode 0600).
 
     Besides the demo credentials it names the tables and secret prefix, so
-    `formrelay tenants|keys` can find the local stack without flags, and the local
-    ReconcilerFunction's environment, for `formrelay reconcile`.
+    `formrelay tenants|keys` can find the local stack without flags, the local
+    ReconcilerFunction's environment, for `formrelay reconcile`, and a console link
+    for the demo tenant (`console_url`: a key of its own, read, audit and submit, for
+    the longest a link may last).
     """
+    from formrelay.auth.console_links import MAX_TTL_SECONDS, create_console_link
     from formrelay.bootstrap import seed_demo
 
     operator = stack.operator_services()
     seeded = seed_demo(operator, sink.url)
+    console = create_console_link(
+        operator.keys,
+        seeded["tenant_id"],
+        stack.endpoint,
+        now=time.time(),
+        ttl_seconds=MAX_TTL_SECONDS,
+    )
     document: dict[str, Any] = {
         "endpoint": stack.endpoint,
         "key_id": seeded["key_id"],
@@ -379,6 +390,8 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
         "anchors_bucket": stack.resources["AnchorsBucket"]["Ref"],
         "event_bus": stack.resources["FormrelayBus"]["Ref"],
         "tenant_secret_prefix": operator.settings.tenant_secret_prefix,
+        "console_url": console.url,
+        "console_expires_at": console.as_dict()["expires_at"],
     }
     reconciler = stack.functions.get("ReconcilerFunction")
     if reconciler is not None:
@@ -393,11 +406,13 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
     return path
 
 
-def _banner(stack: LocalStack, demo_file: Path | None) -> None:
+def _banner(stack: LocalStack, demo_file: Path | None, console_url: str | None = None) -> None:
     """Tell the human where things are, then the ready line tests wait for."""
     lines = [f"formrelay API     {stack.endpoint}", f"emulated AWS      {stack.aws_endpoint}"]
     if demo_file is not None:
         lines.append(f"demo credentials  {demo_file}")
+    if console_url is not None:
+        lines.append(f"console           {console_url}")
     if stack.fault_specs:
         faults = ", ".join(str(spec) for spec in stack.fault_specs)
         lines.append(f"injected faults   {faults} (seed {stack.fault_seed})")
@@ -453,10 +468,11 @@ def run(
             faults=faults,
             fault_seed=fault_seed,
         ) as stack:
-            demo_file = None
+            demo_file, console_url = None, None
             if sink is not None:
                 demo_file = write_demo(stack, sink, state_dir)
-            _banner(stack, demo_file)
+                console_url = json.loads(demo_file.read_text(encoding="utf-8"))["console_url"]
+            _banner(stack, demo_file, console_url)
             while not stopping.wait(0.5):
                 pass
             print("formrelay dev stopping", file=sys.stderr, flush=True)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
@@ -117,3 +118,37 @@ def test_a_second_tenant_cannot_see_the_first_tenants_submission(stack: RunningS
     own = stack.client(other["key_id"], other["secret"]).submit("contact", {"topic": "x"})
     assert own.status_code == 202
     assert stack.client().status(own.json()["submission_id"]).status_code == 404
+
+
+def _link_client(stack: RunningStack, url: str) -> Any:
+    """The console's view of a link: the key and secret from its fragment, nothing else."""
+    fragment = parse_qs(urlsplit(url).fragment)
+    return stack.client(fragment["k"][0], fragment["s"][0])
+
+
+def test_the_demo_prints_a_console_link_for_the_demo_tenant(stack: RunningStack) -> None:
+    # Given the demo stack, its state file and its banner name a console link
+    url = stack.demo["console_url"]
+    assert url.startswith(f"{stack.endpoint}/console/#k=")
+    assert f"console           {url}" in stack.log_path.read_text()
+    # Then the link's key reads the demo tenant's submissions, and may not make links
+    submitted = stack.client().submit("contact", CONTACT).json()["submission_id"]
+    link = _link_client(stack, url)
+    assert link.status(submitted).status_code == 200
+    assert link.request("POST", "/v1/console-links").status_code == 403
+
+
+def test_the_demo_admin_key_makes_console_links_over_the_api(stack: RunningStack) -> None:
+    # Given the demo key (every scope), when it asks for a read-only link for 5 minutes
+    body = json.dumps({"scopes": ["read"], "ttl": "5m"}).encode()
+    response = stack.client().request("POST", "/v1/console-links", body=body)
+
+    # Then it gets one to this stack's console, whose key reads and cannot submit
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert answer["url"].startswith(f"{stack.endpoint}/console/#k={answer['key_id']}&s=")
+    assert answer["scopes"] == ["read"]
+    link = _link_client(stack, answer["url"])
+    submitted = stack.client().submit("contact", CONTACT).json()["submission_id"]
+    assert link.status(submitted).status_code == 200
+    assert link.submit("contact", CONTACT).status_code == 403

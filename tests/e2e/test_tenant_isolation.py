@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -229,6 +230,26 @@ def _export(t: Tenants) -> None:
     assert stolen.status_code == 400 and t.submission_id not in stolen.text
 
 
+def _console_link(t: Tenants) -> None:
+    # A link asked for naming the owner (in headers; a body naming it is refused) is a key
+    # of the asker's own tenant: it opens nothing of the owner's.
+    named = t.intruder.request(
+        "POST", "/v1/console-links", body=b'{"tenant_id": "demo"}', headers=NAMES_THE_TENANT
+    )
+    assert named.status_code == 400, named.text
+    answer = t.intruder.request("POST", "/v1/console-links", headers=NAMES_THE_TENANT)
+    assert answer.status_code == 201, answer.text
+    link = answer.json()
+    assert link["key_id"].startswith(f"{t.intruder_tenant}.")
+    fragment = parse_qs(urlsplit(link["url"]).fragment)
+    console = t.stack.client(fragment["k"][0], fragment["s"][0])
+    _not_found(console.request("GET", f"/v1/submissions/{t.submission_id}"))
+    _not_found(console.request("GET", f"/v1/submissions/{t.submission_id}/events"))
+    keys = t.stack.services().keys
+    assert link["key_id"] in {k.record.key_id for k in keys.list(t.intruder_tenant)}
+    assert link["key_id"] not in {k.record.key_id for k in keys.list("demo")}
+
+
 def _checked(route: str) -> Callable[[Tenants], None]:
     """verify and proof: the owner's record checks out for the owner, is 404 for the other
     tenant (tenant named in headers or not), whose own submission checks out for it."""
@@ -265,6 +286,7 @@ CASES: dict[str, Callable[[Tenants], None]] = {
     "GET /v1/audit/events": _export,
     "GET /v1/submissions/{submission_id}/verify": _checked("verify"),
     "GET /v1/submissions/{submission_id}/proof": _checked("proof"),
+    "POST /v1/console-links": _console_link,
 }
 
 

@@ -63,6 +63,7 @@ HANDLERS = {
     "PUT /v1/forms/{form_id}": "handlers.forms.handler",
     "GET /v1/forms/{form_id}": "handlers.forms.handler",
     "GET /v1/forms/{form_id}/versions/{version}": "handlers.forms.handler",
+    "POST /v1/console-links": "handlers.console_links.handler",
 }
 
 
@@ -161,8 +162,43 @@ UNSIGNED_START_KEY = base64.urlsafe_b64encode(
     json.dumps({"gsi1pk": {"S": f"T#{TENANT}#STATUS#received"}}).encode()
 ).decode()
 
+CONSOLE_LINKS = "POST /v1/console-links"
+LINK_SCOPES = "scopes must be a non-empty subset of ['admin', 'audit', 'read', 'submit']"
+
 # (name, route, path, request, the document answered)
 CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
+    # Console links
+    (
+        "console link with an unknown field",
+        CONSOLE_LINKS,
+        "/v1/console-links",
+        {"body": b'{"ttl": "1h", "tenant_id": "umbrella"}'},
+        bad_request(
+            "unknown fields ['tenant_id']: the body may hold only scopes and ttl",
+            "invalid-console-link",
+        ),
+    ),
+    (
+        "console link with an unknown scope",
+        CONSOLE_LINKS,
+        "/v1/console-links",
+        {"body": b'{"scopes": ["read", "root"]}'},
+        bad_request(LINK_SCOPES, "invalid-console-link"),
+    ),
+    (
+        "console link living too long",
+        CONSOLE_LINKS,
+        "/v1/console-links",
+        {"body": b'{"ttl": "13h"}'},
+        bad_request("a console link lives between 60 s and 12 h", "invalid-console-link"),
+    ),
+    (
+        "console link with a ttl that is no duration",
+        CONSOLE_LINKS,
+        "/v1/console-links",
+        {"body": b'{"ttl": "abc"}'},
+        bad_request("ttl: not a duration like 5m, 90s, 1h or 7d: 'abc'", "invalid-console-link"),
+    ),
     # Submissions
     (
         "body unlike its signed digest",

@@ -57,6 +57,7 @@ FUNCTION_VARIABLES: dict[str, set[str]] = {
     },
     "RedeliveryFunction": RATE_LIMITS | {"EVENTS_TABLE", "DELIVERY_QUEUE_URL"},
     "FormsFunction": RATE_LIMITS,
+    "ConsoleLinksFunction": RATE_LIMITS | {"TENANT_SECRET_PREFIX"},
     "ApiDescriptionFunction": set(),  # a static document: no table, no secret, no limit
     # It resumes overdue retries as the workflow's task does, so it delivers too.
     "ReconcilerFunction": DELIVERING
@@ -85,6 +86,7 @@ ADAPTERS: dict[str, set[str]] = {
     "AdminFunction": HTTP | {"destination_admin"},
     "RedeliveryFunction": HTTP | {"events", "delivery_queue"},
     "FormsFunction": HTTP | {"forms"},
+    "ConsoleLinksFunction": HTTP | {"keys"},
     "ApiDescriptionFunction": set(),
     "ReconcilerFunction": {"tenants", "reconciler", "retry_workflow"},
 }
@@ -181,7 +183,7 @@ def test_short_tags_load_as_intrinsic_dicts(template: dict[str, Any]) -> None:
     }
 
 
-def test_fifteen_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
+def test_sixteen_functions_with_their_handlers(functions: dict[str, FunctionSpec]) -> None:
     assert {lid: spec.handler for lid, spec in functions.items()} == {
         "AuthorizerFunction": "handlers.authorizer.handler",
         "IngestFunction": "handlers.ingest.handler",
@@ -196,6 +198,7 @@ def test_fifteen_functions_with_their_handlers(functions: dict[str, FunctionSpec
         "AdminFunction": "handlers.admin.handler",
         "RedeliveryFunction": "handlers.redelivery.handler",
         "FormsFunction": "handlers.forms.handler",
+        "ConsoleLinksFunction": "handlers.console_links.handler",
         "ApiDescriptionFunction": "handlers.api_description.handler",
         "ReconcilerFunction": "handlers.reconciler.handler",
     }
@@ -219,6 +222,7 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
         "AdminFunction": ["HttpApi", "HttpApi", "HttpApi"],
         "RedeliveryFunction": ["HttpApi"],
         "FormsFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi"],
+        "ConsoleLinksFunction": ["HttpApi"],
         "ApiDescriptionFunction": ["HttpApi"],
         "ReconcilerFunction": ["Schedule"],
     }
@@ -396,9 +400,9 @@ def test_every_alarm_notifies_the_alarm_topic_when_it_fires_and_clears(
     template: dict[str, Any],
 ) -> None:
     alarms = _alarms(template)
-    # errors and throttles of 15 functions, 3 iterator ages, 4 queue depths, 1 workflow
+    # errors and throttles of 16 functions, 3 iterator ages, 4 queue depths, 1 workflow
     # (and the reconciler's repairs, on metric math, tested on its own)
-    assert len(alarms) == 2 * 15 + 3 + 4 + 1
+    assert len(alarms) == 2 * 16 + 3 + 4 + 1
     for alarm in alarms:
         assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
@@ -522,6 +526,7 @@ def test_routes_sit_behind_the_request_signer(
         "GET /v1/submissions/{submission_id}/events",
         "GET /v1/submissions/{submission_id}/proof",
         "GET /v1/submissions/{submission_id}/verify",
+        "POST /v1/console-links",
         "POST /v1/forms/{form_id}/submissions",
         "POST /v1/submissions/{submission_id}/redeliveries",
         "PUT /v1/forms/{form_id}",
@@ -711,6 +716,20 @@ GRANTS: dict[str, set[str]] = {
         "dynamodb:PutItem on ViewsTable",  # a version, its head and entry (one transaction)
     },
     "ApiDescriptionFunction": set(),  # the document ships with the code: nothing to read
+    # A console link is a new key: its item, and its secret in the tenant's key document.
+    "ConsoleLinksFunction": RATE_LIMIT
+    | {
+        "dynamodb:PutItem on ViewsTable",
+        *(
+            f"secretsmanager:{action} on secret:formrelay/tenants/*"
+            for action in (
+                "GetSecretValue",
+                "PutSecretValue",
+                "UpdateSecretVersionStage",
+                "CreateSecret",
+            )
+        ),
+    },
     "ReconcilerFunction": DELIVER
     | {
         "states:StartExecution on DeliveryRetryStateMachine",  # a further wait of a resumed retry
@@ -833,9 +852,11 @@ def test_key_secrets_and_destination_secrets_are_granted_apart(
     assert not keys.startswith(credentials) and not credentials.startswith(keys)
     key_secret, destination_secret = f"{keys}acme", f"{credentials}acme"
 
-    authorizer = _secret_patterns(template, "AuthorizerFunction")
-    assert _may_touch(authorizer, key_secret)
-    assert not _may_touch(authorizer, destination_secret)
+    # The authorizer reads key secrets; the console links function adds one (a new key).
+    for logical_id in ("AuthorizerFunction", "ConsoleLinksFunction"):
+        keying = _secret_patterns(template, logical_id)
+        assert _may_touch(keying, key_secret), logical_id
+        assert not _may_touch(keying, destination_secret), logical_id
     delivering = (
         "AdminFunction",
         "ConnectorFunction",
@@ -846,7 +867,7 @@ def test_key_secrets_and_destination_secrets_are_granted_apart(
         patterns = _secret_patterns(template, logical_id)
         assert _may_touch(patterns, destination_secret), logical_id
         assert not _may_touch(patterns, key_secret), logical_id
-    for logical_id in GRANTS.keys() - {"AuthorizerFunction", *delivering}:
+    for logical_id in GRANTS.keys() - {"AuthorizerFunction", "ConsoleLinksFunction", *delivering}:
         assert _secret_patterns(template, logical_id) == set(), logical_id
 
 
