@@ -12,7 +12,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 BUILD_DIR ?= .aws-sam/build
 HOST_BUILD_DIR ?= .aws-sam/host
 
-.PHONY: run test check bench clean build build-host deploy lint-sam
+.PHONY: run test check bench clean build build-host deploy lint-sam browser
 
 # uv resolves and installs in seconds what pip takes minutes over (both venvs are made
 # inside the test run's time); pip stays in each venv (`python -m venv` puts it there)
@@ -38,8 +38,25 @@ run: $(STAMP)
 # tests/packaging runs `make build` and `make build-host`, which make .venv-sam on first
 # use: inside the test run, beside the other tests, rather than before them. Each module
 # runs whole on one worker (its local stack starts once), longest first (conftest.py).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest -q -n 2 --dist loadgroup --no-loadscope-reorder
+
+# tests/browser drives Debian's headless chromium with its chromedriver. As root (CI, on a
+# fresh machine) they are installed when missing; anyone else is told what to install.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				--no-install-recommends chromium chromium-driver; \
+		else \
+			echo "tests/browser needs $(CHROMIUM) and $(CHROMEDRIVER):" \
+				"apt-get install chromium chromium-driver (as root), then make test again" >&2; \
+			exit 1; \
+		fi; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -1,4 +1,5 @@
-"""GET /v1/openapi.json: the API's OpenAPI 3.1 description, unauthenticated (a static document)."""
+"""The API's public routes, unauthenticated static documents: GET /v1/openapi.json (its
+OpenAPI 3.1 description) and the console's files, GET /console/ and GET /console/{file}."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from formrelay.api.console import INDEX, console_file
 from formrelay.api.description import OPENAPI_CONTENT_TYPE, openapi_document
-from formrelay.api.http import public_app
+from formrelay.api.http import problem_response, public_app
+from formrelay.api.problems import Problem
 from formrelay.telemetry.tracing import traced
 
 logger = Logger()
@@ -20,6 +23,27 @@ app = public_app(logger)
 def openapi() -> Response[str]:
     """The description of every route, its parameters, bodies, answers and signing scheme."""
     return Response(status_code=200, content_type=OPENAPI_CONTENT_TYPE, body=openapi_document())
+
+
+def _console(name: str) -> Response[str]:
+    found = console_file(name)
+    if found is None:
+        return problem_response(Problem(404, "not-found", "Not found", "no such console file"))
+    return Response(
+        status_code=200, content_type=found.content_type, body=found.body, headers=found.headers
+    )
+
+
+@app.get("/console/")
+def console_index() -> Response[str]:
+    """The console's page: it reads its key from the URL's fragment, which no server sees."""
+    return _console(INDEX)
+
+
+@app.get("/console/<file>")
+def console_asset(file: str) -> Response[str]:
+    """One of the console's own files (its styles and modules); any other name is 404."""
+    return _console(file)
 
 
 @traced

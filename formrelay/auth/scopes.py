@@ -34,8 +34,11 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
 
 # Routes that answer without a signature: no authorizer runs for them (the template's
 # `Auth: Authorizer: NONE`), and the authorizer lets none of them through, since it
-# grants only what ROUTE_SCOPES names. They serve static documents, nothing of a tenant.
-PUBLIC_ROUTES: frozenset[str] = frozenset({"GET /v1/openapi.json"})
+# grants only what ROUTE_SCOPES names. They serve static documents, nothing of a tenant:
+# the API's description and the console's files.
+PUBLIC_ROUTES: frozenset[str] = frozenset(
+    {"GET /v1/openapi.json", "GET /console/", "GET /console/{file}"}
+)
 
 
 def scopes_for_route(route_key: str) -> frozenset[str]:

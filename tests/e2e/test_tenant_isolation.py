@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from formrelay.api.console import FILES as CONSOLE_FILES
 from formrelay.auth.scopes import PUBLIC_ROUTES, ROUTE_SCOPES
 from formrelay.client import FormrelayClient
 from formrelay.domain.clock import rfc3339
@@ -294,10 +295,23 @@ def test_every_route_has_an_isolation_case() -> None:
     assert set(CASES) == set(ROUTE_SCOPES)
 
 
-@pytest.mark.parametrize("route", sorted(PUBLIC_ROUTES))
-def test_a_public_route_answers_unsigned_and_names_no_tenant(tenants: Tenants, route: str) -> None:
+def _public_requests() -> list[tuple[str, str]]:
+    """Each public route as (method, path): the console's files route once per file."""
+    requests = []
+    for route in sorted(PUBLIC_ROUTES):
+        method, path = route.split(" ", 1)
+        if "{file}" in path:
+            requests += [(method, path.replace("{file}", name)) for name in sorted(CONSOLE_FILES)]
+        else:
+            requests.append((method, path))
+    return requests
+
+
+@pytest.mark.parametrize(("method", "path"), _public_requests())
+def test_a_public_route_answers_unsigned_and_names_no_tenant(
+    tenants: Tenants, method: str, path: str
+) -> None:
     # Given the public route (no isolation case: it serves the same static document to all)
-    method, path = route.split(" ", 1)
     # When it is asked without a signature, and with each tenant's signature
     unsigned = httpx.request(method, tenants.stack.endpoint + path, timeout=30)
     signed = [client.request(method, path) for client in (tenants.owner, tenants.intruder)]
