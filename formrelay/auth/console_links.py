@@ -62,12 +62,16 @@ class ConsoleLink:
 
 
 def link_scopes(names: Iterable[str]) -> frozenset[str]:
-    """A link's scopes: a non-empty subset of the known ones; InvalidConsoleLinkError if not."""
+    """A link's scopes: known ones, read or audit among them; InvalidConsoleLinkError if not."""
     scopes = frozenset(names)
     if not scopes or scopes - scope_names.ALL_SCOPES:
         raise InvalidConsoleLinkError(
             f"scopes must be a non-empty subset of {sorted(scope_names.ALL_SCOPES)}"
         )
+    # The console reads before anything else, and takes a refused read for a link that
+    # expired or was revoked: a link that can read nothing would only ever show that.
+    if not scopes & {scope_names.READ, scope_names.AUDIT}:
+        raise InvalidConsoleLinkError("a console link holds the read or the audit scope")
     return scopes
 
 

@@ -43,6 +43,8 @@ def test_a_body_names_scopes_and_a_ttl() -> None:
         {"scopes": []},
         {"scopes": "read,audit"},
         {"scopes": [1, 2]},
+        {"scopes": ["admin"]},  # the console could read nothing with it
+        {"scopes": ["submit", "admin"]},
         {"scopes": None},
         {"ttl": "0s"},
         {"ttl": "59s"},
