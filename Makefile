@@ -12,7 +12,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 BUILD_DIR ?= .aws-sam/build
 HOST_BUILD_DIR ?= .aws-sam/host
 
-.PHONY: run test check bench clean build build-host deploy lint-sam browser
+.PHONY: run test check bench clean build build-host deploy lint-sam browser browser
 
 # uv resolves and installs in seconds what pip takes minutes over (both venvs are made
 # inside the test run's time); pip stays in each venv (`python -m venv` puts it there)
@@ -50,7 +50,7 @@ browser:
 	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-				--no-install-recommends chromium chromium-driver; \
+				--no-install-recommends chromium chromium-driver fonts-liberation; \
 		else \
 			echo "tests/browser needs $(CHROMIUM) and $(CHROMEDRIVER):" \
 				"apt-get install chromium chromium-driver (as root), then make test again" >&2; \
