@@ -4,7 +4,9 @@ A link is an ordinary key (KeyDirectory.create, as `formrelay keys create` makes
 one) with an expiry; the console signs every request with it, so it passes the
 same authorizer, scopes, nonces and rate limits as any client, and revoking the
 key or its expiry ends the session. The URL carries the secret in its fragment
-(`<api>/console/#k=<key id>&s=<secret>`), which browsers never send to a server.
+(`<api>/console/#k=<key id>&s=<secret>&scopes=read,audit,submit`), which browsers
+never send to a server; the scopes there only tell the console what to offer (the
+API still checks every request against the key's own scopes).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ DEFAULT_SCOPES = frozenset({scope_names.READ, scope_names.AUDIT, scope_names.SUB
 DEFAULT_TTL_SECONDS = 3600
 MIN_TTL_SECONDS = 60
 MAX_TTL_SECONDS = 12 * 3600
+# The order a link's fragment names its scopes in.
+_SCOPE_ORDER = (scope_names.READ, scope_names.AUDIT, scope_names.SUBMIT, scope_names.ADMIN)
 # What a POST /v1/console-links body may hold.
 _FIELDS = frozenset({"scopes", "ttl"})
 
@@ -112,11 +116,17 @@ def parse_request(body: bytes) -> ConsoleLinkRequest:
     return ConsoleLinkRequest(link_scopes(scopes), parse_ttl(ttl))
 
 
-def console_url(api_endpoint: str, key_id: str, secret: str) -> str:
-    """`<api>/console/#k=<key id>&s=<secret>`: the secret in the fragment only."""
+def console_url(api_endpoint: str, key_id: str, secret: str, scopes: Iterable[str]) -> str:
+    """`<api>/console/#k=<key id>&s=<secret>&scopes=read,...`: the secret in the fragment only.
+
+    The scopes are a hint for the console (which actions to offer), in a fixed order.
+    """
+    held = set(scopes)
+    names = [s for s in _SCOPE_ORDER if s in held] + sorted(held - set(_SCOPE_ORDER))
     return (
         f"{api_endpoint.rstrip('/')}{CONSOLE_PATH}"
         f"#k={quote(key_id, safe='')}&s={quote(secret, safe='')}"
+        f"&scopes={quote(','.join(names), safe=',')}"
     )
 
 
@@ -145,4 +155,6 @@ def create_console_link(
         )
     expires_at = int(now) + ttl
     key, secret = keys.create(tenant_id, held, expires_at=expires_at)
-    return ConsoleLink(console_url(api_endpoint, key.key_id, secret), key.key_id, held, expires_at)
+    return ConsoleLink(
+        console_url(api_endpoint, key.key_id, secret, held), key.key_id, held, expires_at
+    )

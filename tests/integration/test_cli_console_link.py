@@ -107,6 +107,7 @@ def test_console_link_names_scopes_and_ttl_and_prints_lines(
     assert set(lines) == {"console", "key_id", "scopes", "expires"}
     assert lines["console"].startswith(f"{API}/console/#k={lines['key_id']}&s=frsk_")
     assert lines["scopes"] == "read"
+    assert lines["console"].endswith("&scopes=read")
 
 
 def test_revoking_the_links_key_ends_it(

@@ -173,6 +173,7 @@ def test_an_admin_key_makes_a_link_to_this_apis_console(api: Stack) -> None:
     assert set(body) == {"url", "key_id", "scopes", "expires_at"}
     assert body["url"].startswith(f"{api.stack.endpoint}/console/#k={body['key_id']}&s=frsk_")
     assert body["url"].startswith("http://127.0.0.1:")
+    assert body["url"].endswith("&scopes=read,audit,submit")
     assert body["scopes"] == ["audit", "read", "submit"]
     expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00")).timestamp()
     assert before + 3599 <= expires <= before + 3602
@@ -237,7 +238,9 @@ def test_revoking_the_links_key_ends_it_at_once(api: Stack) -> None:
 def test_the_authorizer_refuses_the_links_key_from_its_expiry_on(api: Stack) -> None:
     answer = post_link(api.acme, {"scopes": ["read"], "ttl": "60s"}).json()
     expires = int(datetime.fromisoformat(answer["expires_at"].replace("Z", "+00:00")).timestamp())
-    key_id, secret = (v[0] for v in parse_qs(urlsplit(answer["url"]).fragment).values())
+    fragment = parse_qs(urlsplit(answer["url"]).fragment)
+    key_id, secret = fragment["k"][0], fragment["s"][0]
+    assert fragment["scopes"] == ["read"]
 
     def at(moment: int) -> str:
         path = "/v1/submissions/any"

@@ -71,6 +71,7 @@ def test_a_link_is_a_key_of_its_tenant_with_the_default_scopes_for_an_hour(
 
     key_id, secret = fragment(link.url)
     assert link.url.startswith(f"{API}/console/#k=")
+    assert parse_qs(urlsplit(link.url).fragment)["scopes"] == ["read,audit,submit"]
     assert urlsplit(link.url).path == "/console/" and secret not in link.url.split("#")[0]
     assert key_id == link.key_id and key_id.startswith("cl-acme.")
     assert secret.startswith("frsk_") and keys.secrets_for("cl-acme", key_id) == [secret]

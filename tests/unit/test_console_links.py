@@ -92,9 +92,13 @@ def test_a_ttl_at_the_bounds_is_taken() -> None:
 
 
 def test_the_url_holds_the_key_and_its_secret_in_the_fragment_only() -> None:
-    url = console_url("http://127.0.0.1:8787/", "acme.0123456789abcdef", "frsk_a-b_c")
+    url = console_url(
+        "http://127.0.0.1:8787/", "acme.0123456789abcdef", "frsk_a-b_c", {"submit", "read"}
+    )
 
-    assert url == "http://127.0.0.1:8787/console/#k=acme.0123456789abcdef&s=frsk_a-b_c"
+    assert url == (
+        "http://127.0.0.1:8787/console/#k=acme.0123456789abcdef&s=frsk_a-b_c&scopes=read,submit"
+    )
     before, _, fragment = url.partition("#")
     assert "frsk_" not in before and fragment.startswith("k=")
 
@@ -166,3 +170,10 @@ def test_the_endpoint_is_the_one_the_request_reached(
 )
 def test_a_host_that_is_no_host_name_is_a_400(domain: str) -> None:
     assert endpoint_of(domain) == (400, "Bad request")
+
+
+def test_the_url_names_its_scopes_in_reading_order() -> None:
+    url = console_url(
+        "https://api.example", "acme.0", "frsk_x", {"admin", "submit", "audit", "read"}
+    )
+    assert url.endswith("#k=acme.0&s=frsk_x&scopes=read,audit,submit,admin")
