@@ -1,5 +1,5 @@
-// The console: reads its key from the link's fragment (#k=<key id>&s=<secret>), drops
-// the fragment from the address bar, keeps the secret in this tab's memory only, and
+// The console: reads its key from the link's fragment (#k=<key id>&s=<secret>&scopes=...),
+// drops the fragment from the address bar, keeps the secret in this tab's memory only, and
 // routes on the fragment afterwards (#/ and #/submissions/<id>).
 
 import { connect } from "./api.js";
@@ -12,9 +12,15 @@ import {
 } from "./views.js";
 
 const REFRESH_MS = 3000;
+// Waiting for a redelivery's first attempt: sooner than the in-flight refresh.
+const REDELIVERY_REFRESH_MS = 1000;
 const main = document.getElementById("main");
 const keyLabel = document.getElementById("key");
 let api = null;
+// The link's scopes: a hint for what to offer (the API still checks every request).
+let scopes = new Set(["read"]);
+// Redeliveries asked for on the submission shown: destination id -> { busy, after, error }.
+const redeliveries = { submissionId: null, byDestination: new Map() };
 let timer = null;
 let generation = 0; // a page drawn for an earlier route is not shown
 
@@ -23,18 +29,20 @@ function takeKey() {
   const keyId = fragment.get("k");
   const secret = fragment.get("s");
   if (!keyId || !secret) return null;
+  const named = fragment.get("scopes");
+  const held = named ? named.split(",").filter(Boolean) : ["read"];
   // The secret leaves the address bar (and the history entry) at once.
   history.replaceState(null, "", location.pathname + location.search + "#/");
-  return { keyId, secret };
+  return { keyId, secret, scopes: new Set(held) };
 }
 
 function show(node) {
   main.replaceChildren(node);
 }
 
-function refreshLater(render) {
+function refreshLater(render, ms = REFRESH_MS) {
   clearTimeout(timer);
-  timer = setTimeout(render, REFRESH_MS);
+  timer = setTimeout(render, ms);
 }
 
 const list = { filters: { form_id: "", status: "" }, cursors: [null] };
@@ -74,6 +82,49 @@ async function renderList() {
   }
 }
 
+// The highest round of delivery to a destination the history shows (0: none yet).
+function latestRound(history, destinationId) {
+  return history.events
+    .filter((e) => e.type === "delivery.attempted" && e.data.destination_id === destinationId)
+    .reduce((round, e) => Math.max(round, e.data.round || 1), 0);
+}
+
+function redeliveriesOf(id) {
+  if (redeliveries.submissionId !== id) {
+    redeliveries.submissionId = id;
+    redeliveries.byDestination = new Map();
+  }
+  return redeliveries.byDestination;
+}
+
+function focusRedeliver(destinationId) {
+  const button = [...main.querySelectorAll("button[data-redeliver]")].find(
+    (b) => b.dataset.redeliver === destinationId,
+  );
+  if (button && !button.disabled) button.focus();
+}
+
+let shown = null; // the submission page's last answers, for the round a redelivery follows
+
+async function redeliver(id, destinationId) {
+  const mine = generation;
+  const asked = redeliveriesOf(id);
+  if (asked.get(destinationId)?.busy) return;
+  const after = shown && shown.id === id ? latestRound(shown.history, destinationId) : 0;
+  asked.set(destinationId, { busy: true, after: null, error: null });
+  try {
+    await api.post(`/v1/submissions/${encodeURIComponent(id)}/redeliveries`, {
+      destination_id: destinationId,
+      reason: "redelivered from the console",
+    });
+    // Busy until its first attempt shows on the timeline.
+    asked.set(destinationId, { busy: true, after, error: null });
+  } catch (error) {
+    asked.set(destinationId, { busy: false, after: null, error, refocus: true });
+  }
+  if (mine === generation) renderSubmission(id);
+}
+
 async function renderSubmission(id) {
   const mine = generation;
   const path = `/v1/submissions/${encodeURIComponent(id)}`;
@@ -85,10 +136,40 @@ async function renderSubmission(id) {
     ]);
     const proof = verdict.anchored ? await api.get(`${path}/proof`) : null;
     if (mine !== generation) return;
+    const asked = redeliveriesOf(id);
+    const done = [];
+    for (const [destinationId, r] of asked) {
+      if (r.after != null && latestRound(history, destinationId) > r.after) {
+        asked.delete(destinationId);
+        done.push(destinationId);
+      } else if (r.refocus) {
+        r.refocus = false;
+        done.push(destinationId);
+      }
+    }
+    const focused = document.activeElement;
     const open = main.querySelector("details.proof")?.open;
-    show(submissionPage({ status, history, verdict, proof }));
+    shown = { id, history };
+    show(
+      submissionPage({
+        status,
+        history,
+        verdict,
+        proof,
+        canRedeliver: scopes.has("submit"),
+        redeliveries: asked,
+        onRedeliver: (destinationId) => redeliver(id, destinationId),
+      }),
+    );
     if (open) main.querySelector("details.proof").open = true;
-    if (IN_FLIGHT.has(status.status)) refreshLater(() => renderSubmission(id));
+    // A keyboard user's place: the button pressed, or the next one, stays focused.
+    const lost = !focused || focused === document.body || !main.contains(focused);
+    const pressed = focused?.dataset?.redeliver;
+    if (pressed) focusRedeliver(pressed);
+    else if (lost && done.length) focusRedeliver(done[0]);
+    const awaiting = [...asked.values()].some((r) => r.busy);
+    if (awaiting) refreshLater(() => renderSubmission(id), REDELIVERY_REFRESH_MS);
+    else if (IN_FLIGHT.has(status.status)) refreshLater(() => renderSubmission(id));
   } catch (error) {
     if (mine === generation) show(errorState(error));
   }
@@ -105,6 +186,8 @@ function route() {
 async function useKey(key) {
   api = await connect(key.keyId, key.secret);
   keyLabel.textContent = key.keyId;
+  scopes = key.scopes;
+  redeliveries.submissionId = null;
   list.filters = { form_id: "", status: "" };
   list.cursors = [null];
 }

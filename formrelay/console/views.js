@@ -221,7 +221,39 @@ export function verdictBadge(verdict, proof) {
   );
 }
 
-export function submissionPage({ status, history, verdict, proof }) {
+function redeliverControl(id, redelivery, onRedeliver) {
+  const busy = Boolean(redelivery?.busy);
+  const error = redelivery?.error;
+  return el(
+    "span",
+    { class: "redeliver" },
+    el("button", {
+      type: "button",
+      class: "redeliver-button",
+      "data-redeliver": id,
+      "aria-label": `Redeliver to ${id}`,
+      disabled: busy,
+      text: busy ? "Redelivering…" : "Redeliver",
+      onclick: (event) => {
+        const button = event.currentTarget;
+        button.disabled = true;
+        button.textContent = "Redelivering…";
+        onRedeliver(id);
+      },
+    }),
+    el("span", { class: "redeliver-status", role: "status", text: busy ? "waiting for its first attempt" : "" }),
+    error
+      ? el(
+          "p",
+          { class: "redeliver-error", role: "alert" },
+          el("strong", { text: error.title || "Redelivery refused" }),
+          error.detail ? `: ${error.detail}` : "",
+        )
+      : null,
+  );
+}
+
+export function submissionPage({ status, history, verdict, proof, canRedeliver = false, redeliveries = new Map(), onRedeliver = () => {} }) {
   const received = history.events.find((e) => e.type === "submission.received");
   const destinations = Object.entries(status.destinations || {});
   return el(
@@ -236,7 +268,14 @@ export function submissionPage({ status, history, verdict, proof }) {
       "ul",
       { class: "destinations" },
       destinations.map(([id, s]) =>
-        el("li", { "data-destination": id }, el("strong", { text: id }), ` ${s.state}, ${s.attempts} attempt${s.attempts === 1 ? "" : "s"}`, s.last_error ? `, last error ${s.last_error}` : ""),
+        el(
+          "li",
+          { "data-destination": id },
+          el("strong", { text: id }),
+          ` ${s.state}, ${s.attempts} attempt${s.attempts === 1 ? "" : "s"}`,
+          s.last_error ? `, last error ${s.last_error}` : "",
+          canRedeliver ? redeliverControl(id, redeliveries.get(id), onRedeliver) : null,
+        ),
       ),
     ),
     el("h2", { text: "Timeline" }),

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from formrelay.auth.console_links import console_url
 from tests.browser.conftest import sent_requests
 from tests.e2e.conftest import RunningStack, running_stack
 
@@ -58,13 +60,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 
 def console_link(
-    stack: RunningStack, scopes: frozenset[str] = frozenset({"read"})
+    stack: RunningStack,
+    scopes: frozenset[str] = frozenset({"read"}),
+    *,
+    named: frozenset[str] | None = None,
 ) -> tuple[str, str, str]:
-    """A short-lived key for the console and its link: (url, key id, secret)."""
+    """A short-lived key for the console and its link: (url, key id, secret).
+
+    named: the scopes the link's fragment names, when not the key's own.
+    """
     key, secret = stack.services().keys.create(
         stack.demo["tenant_id"], scopes, expires_at=int(time.time()) + LINK_TTL_SECONDS
     )
-    return f"{stack.endpoint}/console/#k={key.key_id}&s={secret}", key.key_id, secret
+    url = console_url(stack.endpoint, key.key_id, secret, scopes if named is None else named)
+    return url, key.key_id, secret
 
 
 def open_console(browser: webdriver.Chrome, url: str) -> None:
@@ -125,7 +134,8 @@ def test_a_filter_with_no_match_shows_the_empty_state(
 def test_a_submission_shows_its_attempts_and_a_verified_badge(
     stack: RunningStack, browser: webdriver.Chrome
 ) -> None:
-    open_console(browser, console_link(stack)[0])
+    # The demo's link holds submit: the page as it shows it, a Redeliver button included
+    open_console(browser, console_link(stack, frozenset({"read", "audit", "submit"}))[0])
     first = rows(browser)[0]
     submission_id = first.get_attribute("data-id")
     first.find_element(By.TAG_NAME, "a").click()
@@ -215,3 +225,84 @@ def test_no_request_carries_the_secret_and_every_api_call_is_signed(
         assert len(headers["x-fr-signature"]) == 64
     # Nothing left this origin
     assert all(r["url"].startswith(stack.endpoint) for r in sent if r["url"])
+
+
+def delivered_submission(stack: RunningStack) -> str:
+    """A new submission of the demo form, once delivered: its id."""
+    client = stack.client()
+    answer = client.submit(
+        stack.demo["form_id"],
+        {"name": "Redelivery", "email": "again@example.com", "message": "Once more"},
+    )
+    assert answer.status_code == 202, answer.text
+    submission_id = str(answer.json()["submission_id"])
+    stack.wait_for(
+        lambda: client.status(submission_id).json()["status"] == "delivered",
+        what="the submission to be delivered",
+    )
+    return submission_id
+
+
+def open_submission(browser: webdriver.Chrome, url: str, submission_id: str) -> None:
+    open_console(browser, url)
+    rows(browser)
+    browser.execute_script(f"location.hash = '#/submissions/{submission_id}'")
+    wait(browser, ".attempt")
+
+
+def test_a_submit_link_redelivers_and_the_timeline_shows_the_next_round(
+    stack: RunningStack, browser: webdriver.Chrome
+) -> None:
+    # Given a delivered submission, opened by a link that holds submit
+    submission_id = delivered_submission(stack)
+    url, key_id, _ = console_link(stack, frozenset({"read", "submit"}))
+    open_submission(browser, url, submission_id)
+    assert not browser.find_elements(By.XPATH, "//h3[contains(., '(round 2)')]")
+    button = wait(browser, "button[data-redeliver]")
+    destination_id = button.get_attribute("data-redeliver")
+    sent_requests(browser)
+    # When it is pressed from the keyboard
+    button.send_keys(Keys.ENTER)
+    assert not button.is_enabled()  # while it runs
+    # Then the page refreshes until the second round's attempt is on the timeline
+    round_two = "//li[contains(@class, 'attempt')][.//h3[contains(., '(round 2)')]]"
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: d.find_elements(By.XPATH, round_two),
+        "no attempt of round 2 on the timeline",
+    )
+    second = browser.find_element(By.XPATH, round_two)
+    assert destination_id in second.text and "HTTP 200, succeeded" in second.text
+    assert wait(browser, "button[data-redeliver]").is_enabled()
+    assert browser.switch_to.active_element.get_attribute("data-redeliver") == destination_id
+    # And the request was signed with the link's key and named the destination
+    posts = [r for r in sent_requests(browser) if r["url"].endswith("/redeliveries")]
+    assert len(posts) == 1
+    assert json.loads(posts[0]["body"])["destination_id"] == destination_id
+    assert {k.lower(): v for k, v in posts[0]["headers"].items()}["x-fr-key-id"] == key_id
+    history = stack.client().history(submission_id).json()["events"]
+    assert [e["data"]["round"] for e in history if e["type"] == "delivery.attempted"] == [1, 2]
+
+
+def test_a_read_only_link_shows_no_redeliver_button(
+    stack: RunningStack, browser: webdriver.Chrome
+) -> None:
+    submission_id = stack.client().list_submissions().json()["submissions"][0]["submission_id"]
+    open_submission(browser, console_link(stack, frozenset({"read"}))[0], submission_id)
+    assert browser.find_elements(By.CSS_SELECTOR, ".destinations li")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button[data-redeliver]")
+
+
+def test_a_refused_redelivery_shows_the_apis_answer(
+    stack: RunningStack, browser: webdriver.Chrome
+) -> None:
+    # A link whose fragment names submit for a key without it: the API still refuses
+    submission_id = stack.client().list_submissions().json()["submissions"][0]["submission_id"]
+    url = console_link(stack, frozenset({"read"}), named=frozenset({"read", "submit"}))[0]
+    before = stack.client().history(submission_id).json()["events"]
+    open_submission(browser, url, submission_id)
+    wait(browser, "button[data-redeliver]").send_keys(Keys.ENTER)
+    error = wait(browser, ".redeliver-error")
+    # The authorizer's refusal, as the API answered it (its title; no detail)
+    assert error.get_attribute("role") == "alert" and error.text == "Forbidden"
+    assert wait(browser, "button[data-redeliver]").is_enabled()
+    assert stack.client().history(submission_id).json()["events"] == before  # nothing asked
