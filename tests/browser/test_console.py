@@ -20,6 +20,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from formrelay.auth.console_links import console_url
+from formrelay.delivery.memory import InMemoryDeliveryQueue
+from formrelay.delivery.redelivery import RedeliveryRequest, request_redelivery
 from tests.browser.conftest import sent_requests
 from tests.e2e.conftest import RunningStack, running_stack
 
@@ -306,3 +308,30 @@ def test_a_refused_redelivery_shows_the_apis_answer(
     assert error.get_attribute("role") == "alert" and error.text == "Forbidden"
     assert wait(browser, "button[data-redeliver]").is_enabled()
     assert stack.client().history(submission_id).json()["events"] == before  # nothing asked
+
+
+def test_a_redelivery_the_api_refuses_shows_the_problems_title_and_detail(
+    stack: RunningStack, browser: webdriver.Chrome
+) -> None:
+    # Given a delivered submission shown by a link that holds submit
+    submission_id = delivered_submission(stack)
+    open_submission(browser, console_link(stack, frozenset({"read", "submit"}))[0], submission_id)
+    button = wait(browser, "button[data-redeliver]")
+    # And, behind the console's back, a new round asked whose job never reaches a connector
+    request_redelivery(
+        RedeliveryRequest(
+            tenant_id=stack.demo["tenant_id"],
+            submission_id=submission_id,
+            destination_id=button.get_attribute("data-redeliver"),
+            requested_by="operator",
+            correlation_id="console-test",
+        ),
+        events=stack.services().events,
+        queue=InMemoryDeliveryQueue(),
+    )
+    # When Redeliver is pressed, the API answers 409 problem+json: its title and detail show
+    button.send_keys(Keys.ENTER)
+    error = wait(browser, ".redeliver-error")
+    assert error.get_attribute("role") == "alert"
+    assert error.text.startswith("Delivery in progress: still being delivered to"), error.text
+    assert wait(browser, "button[data-redeliver]").is_enabled()
