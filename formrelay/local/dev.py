@@ -23,7 +23,12 @@ import boto3
 
 from formrelay.composition import Services
 from formrelay.domain.clock import Clock
-from formrelay.local import asl_timing, dynamodb_atomicity, secretsmanager_atomicity
+from formrelay.local import (
+    asl_timing,
+    dynamodb_atomicity,
+    secretsmanager_atomicity,
+    sqs_attributes,
+)
 from formrelay.local.builds import BUILT_TEMPLATE, read_build
 from formrelay.local.emulator import Emulator
 from formrelay.local.faults import Fault, FaultSpec, check_functions, faults_by_function
@@ -149,6 +154,7 @@ class LocalStack:
         self._save_env()
         dynamodb_atomicity.install()  # before any write: moto's own are not atomic
         secretsmanager_atomicity.install()  # its label moves neither: no CAS without it
+        sqs_attributes.install()  # a send or receive would walk the whole queue
         self.aws_endpoint = self._emulator.start()  # also enables the ASL interpreter
         if self.build_dir is None:
             # The functions run here: they, the pollers and provisioning reach moto's
