@@ -32,8 +32,9 @@ $(SAM_STAMP): pyproject.toml | $(UV)
 	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python -e '.[deploy]'
 	touch $(SAM_STAMP)
 
+# The demo tenant, with a submission in each state a delivery ends in (see the README).
 run: $(STAMP)
-	$(BIN)/formrelay dev --demo
+	$(BIN)/formrelay dev --demo --demo-submissions
 
 # tests/packaging runs `make build` and `make build-host`, which make .venv-sam on first
 # use: inside the test run, beside the other tests, rather than before them. Each module

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from formrelay.auth.scopes import ALL_SCOPES
 from formrelay.cli import stack as cli_stack
 from formrelay.cli.common import duration_seconds
 from formrelay.cli.operator import Directories, add_target_flags, run_on_target
+from formrelay.domain.clock import Clock, SystemClock
 from formrelay.domain.errors import InvalidConsoleLinkError, UnknownTenantError
 from formrelay.settings import ConfigurationError
 
@@ -58,9 +58,14 @@ def run(
     args: argparse.Namespace,
     env: Mapping[str, str] | None = None,
     read_stack: cli_stack.StackReader = cli_stack.describe_stack,
+    clock: Clock | None = None,
 ) -> int:
-    """Make the link; 0 done, 1 refused, 2 bad input or configuration, 3 AWS unreachable."""
+    """Make the link; 0 done, 1 refused, 2 bad input or configuration, 3 AWS unreachable.
+
+    clock: what the link's ttl counts from (default the system's).
+    """
     environment = os.environ if env is None else env
+    now = clock or SystemClock()
 
     def make_link(args: argparse.Namespace, dirs: Directories) -> int:
         endpoint = api_endpoint(args, environment, read_stack)
@@ -70,7 +75,7 @@ def run(
             )
         scopes = [part.strip() for part in args.scopes.split(",") if part.strip()]
         link = create_console_link(
-            dirs.keys, args.tenant, endpoint, now=time.time(), scopes=scopes, ttl_seconds=args.ttl
+            dirs.keys, args.tenant, endpoint, now=now.unix(), scopes=scopes, ttl_seconds=args.ttl
         )
         document = {**link.as_dict(), "tenant_id": args.tenant}
         lines = [

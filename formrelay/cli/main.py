@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="run the whole pipeline locally (emulated AWS)")
     dev.add_argument("--port", type=int, default=8787, help="HTTP API port (default 8787)")
     dev.add_argument("--demo", action="store_true", help="seed a demo tenant and receiver")
+    dev.add_argument(
+        "--demo-submissions",
+        action="store_true",
+        help="with --demo (implied): submit one submission that is delivered, one retrying, "
+        "one dead-lettered and one failed",
+    )
     dev.add_argument("--state-dir", type=Path, default=Path(".formrelay"))
     dev.add_argument(
         "--time-scale",
@@ -171,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run(
                 port=args.port,
-                demo=args.demo,
+                demo=args.demo or args.demo_submissions,
                 state_dir=args.state_dir,
                 time_scale=args.time_scale,
                 allow_destinations=args.allow_destination,
@@ -179,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 build_dir=args.build_dir,
                 faults=args.fault,
                 fault_seed=args.fault_seed,
+                demo_submissions=args.demo_submissions,
             )
             return 0
         return _command(args)

@@ -361,14 +361,15 @@ def _post(url: str, document: dict[str, Any]) -> None:
         response.read()
 
 
-def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
+def write_demo(stack: LocalStack, sink: Sink, state_dir: Path, submissions: bool = False) -> Path:
     """Seed the demo tenant and write <state_dir>/demo.json (mode 0600).
 
     Besides the demo credentials it names the tables and secret prefix, so
     `formrelay tenants|keys` can find the local stack without flags, the local
     ReconcilerFunction's environment, for `formrelay reconcile`, and a console link
     for the demo tenant (`console_url`: a key of its own, read, audit and submit, for
-    the longest a link may last).
+    the longest a link may last). With submissions, the demo's submissions too
+    (`demo_submissions`: see submit_demo).
     """
     from formrelay.auth.console_links import MAX_TTL_SECONDS, create_console_link
     from formrelay.bootstrap import seed_demo
@@ -399,6 +400,8 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
         "console_url": console.url,
         "console_expires_at": console.as_dict()["expires_at"],
     }
+    if submissions:
+        document["demo_submissions"] = submit_demo(stack, seeded, sink.url)
     reconciler = stack.functions.get("ReconcilerFunction")
     if reconciler is not None:
         # What `formrelay reconcile` runs on: the local ReconcilerFunction's own variables.
@@ -412,13 +415,56 @@ def write_demo(stack: LocalStack, sink: Sink, state_dir: Path) -> Path:
     return path
 
 
-def _banner(stack: LocalStack, demo_file: Path | None, console_url: str | None = None) -> None:
+def submit_demo(stack: LocalStack, seeded: dict[str, str], sink_url: str) -> list[dict[str, str]]:
+    """One submission to each demo form (formrelay.bootstrap.DEMO_FORMS), sent to the API
+    with the demo key as any client sends one; each one's id, form, destination and the
+    state its delivery comes to (`shows`).
+
+    Nothing waits for the deliveries: within seconds one is delivered, one retrying with
+    its next attempt due, one dead-lettered and one failed, each by the pipeline itself
+    (real HTTP to the demo receiver, whose /status/ paths fail).
+    """
+    from formrelay.bootstrap import DEMO_FORMS, seed_demo_forms
+    from formrelay.client import Credentials, FormrelayClient
+
+    seed_demo_forms(stack.operator_services(), seeded["tenant_id"], sink_url)
+    client = FormrelayClient(Credentials(stack.endpoint, seeded["key_id"], seeded["secret"]))
+    made = []
+    try:
+        for demo in DEMO_FORMS:
+            answer = client.submit(demo.form_id, demo.payload)
+            if answer.status_code != 202:
+                raise RuntimeError(
+                    f"the demo submission to {demo.form_id} was refused: {answer.text}"
+                )
+            made.append(
+                {
+                    "submission_id": str(answer.json()["submission_id"]),
+                    "form_id": demo.form_id,
+                    "destination_id": demo.destination_id,
+                    "shows": demo.shows,
+                }
+            )
+    finally:
+        client.http.close()
+    return made
+
+
+def _banner(
+    stack: LocalStack,
+    demo_file: Path | None,
+    console_url: str | None = None,
+    submissions: Sequence[dict[str, str]] = (),
+) -> None:
     """Tell the human where things are, then the ready line tests wait for."""
     lines = [f"formrelay API     {stack.endpoint}", f"emulated AWS      {stack.aws_endpoint}"]
     if demo_file is not None:
         lines.append(f"demo credentials  {demo_file}")
     if console_url is not None:
         lines.append(f"console           {console_url}")
+    if submissions:
+        shown = ", ".join(f"{s['form_id']} {s['shows'].replace('_', ' ')}" for s in submissions)
+        lines.append(f"demo submissions  {shown} (in the console within seconds)")
     if stack.fault_specs:
         faults = ", ".join(str(spec) for spec in stack.fault_specs)
         lines.append(f"injected faults   {faults} (seed {stack.fault_seed})")
@@ -437,6 +483,7 @@ def run(
     build_dir: Path | None = None,
     faults: Sequence[FaultSpec] = (),
     fault_seed: int = 0,
+    demo_submissions: bool = False,
 ) -> None:
     """Run the local stack until SIGINT/SIGTERM, then stop everything cleanly.
 
@@ -446,6 +493,7 @@ def run(
     secret_cache_seconds: how long functions cache secrets (None: the template's value).
     build_dir: run the functions from this host-platform build (LocalStack's build_dir).
     faults, fault_seed: injected function failures (LocalStack's).
+    demo_submissions: with demo, one submission to each demo form (submit_demo).
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -474,11 +522,16 @@ def run(
             faults=faults,
             fault_seed=fault_seed,
         ) as stack:
-            demo_file, console_url = None, None
+            demo_file, demo_document = None, {}
             if sink is not None:
-                demo_file = write_demo(stack, sink, state_dir)
-                console_url = json.loads(demo_file.read_text(encoding="utf-8"))["console_url"]
-            _banner(stack, demo_file, console_url)
+                demo_file = write_demo(stack, sink, state_dir, submissions=demo_submissions)
+                demo_document = json.loads(demo_file.read_text(encoding="utf-8"))
+            _banner(
+                stack,
+                demo_file,
+                demo_document.get("console_url"),
+                demo_document.get("demo_submissions", ()),
+            )
             while not stopping.wait(0.5):
                 pass
             print("formrelay dev stopping", file=sys.stderr, flush=True)

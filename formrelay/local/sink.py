@@ -1,9 +1,15 @@
-"""A local webhook receiver that records every delivery it gets."""
+"""A local webhook receiver that records every delivery it gets.
+
+It answers 200, except at `/status/<code>` (a code from 200 to 599), which answers
+that status: a destination there fails as a receiver that is down (503) or that
+refuses the delivery (422) would, so the demo shows every state a delivery ends in.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,16 +18,25 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+# /status/503 answers 503; any other path, 200.
+_STATUS_PATH = re.compile(r"/status/([2-5][0-9][0-9])")
+
+
+def answer_status(path: str) -> int:
+    """The status the sink answers a request for this path with."""
+    matched = _STATUS_PATH.fullmatch(path.split("?")[0])
+    return int(matched.group(1)) if matched else 200
+
 
 class SinkHandler(BaseHTTPRequestHandler):
-    """Records each request; GET /received lists what was recorded."""
+    """Records each request (a /status/ one too); GET /received lists what was recorded."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: SinkServer
 
     def _handle(self) -> None:
-        """Record the request and answer 200 {"ok": true}."""
+        """Record the request and answer {"ok": true} with 200, or its path's status."""
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         if self.command == "GET" and self.path.split("?")[0] == "/received":
@@ -36,11 +51,13 @@ class SinkHandler(BaseHTTPRequestHandler):
                 "received_at": time.time(),
             }
         )
-        self._send(b'{"ok":true}')
+        status = answer_status(self.path)
+        answer = {"ok": True} if status < 300 else {"ok": False, "status": status}
+        self._send(json.dumps(answer, separators=(",", ":")).encode(), status)
 
-    def _send(self, body: bytes) -> None:
-        """Write a 200 JSON response."""
-        self.send_response(200)
+    def _send(self, body: bytes, status: int = 200) -> None:
+        """Write a JSON response."""
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

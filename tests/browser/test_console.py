@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,11 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from formrelay.auth.console_links import console_url
+from formrelay.cli import console_link as console_link_command
+from formrelay.cli.main import build_parser
 from formrelay.delivery.memory import InMemoryDeliveryQueue
 from formrelay.delivery.redelivery import RedeliveryRequest, request_redelivery
+from formrelay.domain.clock import Clock, SystemClock
 from tests.browser.conftest import sent_requests
 from tests.e2e.conftest import RunningStack, running_stack
 
@@ -200,6 +204,56 @@ def test_an_expired_link_shows_the_expired_state(
         stack.demo["tenant_id"], frozenset({"read"}), expires_at=int(time.time()) - 1
     )
     open_console(browser, f"{stack.endpoint}/console/#k={key.key_id}&s={secret}")
+    assert "This link has expired or was revoked" in wait(browser, "#state-expired").text
+
+
+class ClockBehind(Clock):
+    """The system's clock, this many seconds behind."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def now(self) -> datetime:
+        return SystemClock().now() - timedelta(seconds=self.seconds)
+
+    def sleep(self, seconds: float) -> None:
+        SystemClock().sleep(seconds)
+
+
+def test_a_link_from_the_operator_command_shows_the_expired_state_once_its_ttl_passes(
+    stack: RunningStack, browser: webdriver.Chrome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a link made by `formrelay console-link` for the shortest ttl it allows (60 s),
+    # counted from a clock 52 s behind: it ends 8 s from now, as any link ends at its ttl
+    state_dir = str(stack.log_path.parent)
+    args = build_parser().parse_args(
+        [
+            "console-link",
+            "--tenant",
+            "demo",
+            "--ttl",
+            "60s",
+            "--scopes",
+            "read",
+            "--state-dir",
+            state_dir,
+        ]
+    )
+    assert console_link_command.run(args, env={}, clock=ClockBehind(52)) == 0
+    printed = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
+    url, expires = printed["console"], datetime.fromisoformat(printed["expires"])
+    assert url.startswith(f"{stack.endpoint}/console/#k={printed['key_id']}&s=")
+    assert 0 < expires.timestamp() - time.time() <= 8
+    # When it is opened before then, it shows the submissions
+    open_console(browser, url)
+    assert rows(browser)
+    assert not browser.find_elements(By.ID, "state-expired")
+    # Then once the ttl has passed, the open console's next request is refused: expired
+    time.sleep(max(0.0, expires.timestamp() - time.time()) + 1)
+    browser.execute_script("location.hash = '#/submissions/' + 'x'.repeat(8)")
+    assert "This link has expired or was revoked" in wait(browser, "#state-expired").text
+    # And opened again, the link shows the same
+    open_console(browser, url)
     assert "This link has expired or was revoked" in wait(browser, "#state-expired").text
 
 
