@@ -26,6 +26,7 @@ from formrelay.domain.clock import Clock
 from formrelay.local import (
     asl_timing,
     dynamodb_atomicity,
+    dynamodb_partitions,
     secretsmanager_atomicity,
     sqs_attributes,
 )
@@ -153,6 +154,7 @@ class LocalStack:
         check_functions(self.fault_specs, resources_of_type(template, "AWS::Serverless::Function"))
         self._save_env()
         dynamodb_atomicity.install()  # before any write: moto's own are not atomic
+        dynamodb_partitions.install()  # a query would read the whole table
         secretsmanager_atomicity.install()  # its label moves neither: no CAS without it
         sqs_attributes.install()  # a send or receive would walk the whole queue
         self.aws_endpoint = self._emulator.start()  # also enables the ASL interpreter
