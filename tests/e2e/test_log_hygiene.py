@@ -91,12 +91,20 @@ def test_no_payload_value_is_logged(run: tuple[RunningStack, dict[str, Any]]) ->
     assert "grace.hopper" not in log
 
 
+def _records(line: str) -> list[dict[str, Any]]:
+    """The JSON records a log line holds: functions running in one process share its
+    stdout, and a metrics line printed as two writes (text, then newline) may have another
+    function's record land between them, so one line may hold two records."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while line.startswith("{", at):
+        record, at = decoder.raw_decode(line, at)
+        found.append(record)
+    return found
+
+
 def test_logs_carry_tenant_ids_and_outcomes(run: tuple[RunningStack, dict[str, Any]]) -> None:
     stack, facts = run
-    records = []
-    for line in _log(stack).splitlines():
-        if line.startswith("{"):
-            records.append(json.loads(line))
+    records = [record for line in _log(stack).splitlines() for record in _records(line)]
     about_it = [r for r in records if r.get("submission_id") == facts["submission_id"]]
     assert about_it, "the submission's id is in the logs"
     assert all(r.get("tenant_id") == "demo" for r in about_it)
