@@ -1,5 +1,9 @@
 """The API's public routes, unauthenticated static documents: GET /v1/openapi.json (its
-OpenAPI 3.1 description) and the console's files, GET /console/ and GET /console/{file}."""
+OpenAPI 3.1 description) and the console's files, GET /console/ and GET /console/{file}.
+
+API Gateway routes both /console and /console/ to the route `GET /console` with the path
+as it was asked (`rawPath`): the page is answered at /console/ only, where its relative
+module URLs resolve under /console/, and /console is redirected there."""
 
 from __future__ import annotations
 
@@ -31,6 +35,18 @@ def _console(name: str) -> Response[str]:
         return problem_response(Problem(404, "not-found", "Not found", "no such console file"))
     return Response(
         status_code=200, content_type=found.content_type, body=found.body, headers=found.headers
+    )
+
+
+@app.get("/console")
+def console_without_slash() -> Response[str]:
+    """Redirect to the page's own address (relative, so a stage prefix is kept; a
+    browser keeps the fragment, and so the link's key, across the redirect)."""
+    return Response(
+        status_code=301,
+        content_type="text/plain; charset=utf-8",
+        body="",
+        headers={"Location": "console/", "Cache-Control": "no-cache"},
     )
 
 

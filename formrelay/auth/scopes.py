@@ -35,9 +35,11 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
 # Routes that answer without a signature: no authorizer runs for them (the template's
 # `Auth: Authorizer: NONE`), and the authorizer lets none of them through, since it
 # grants only what ROUTE_SCOPES names. They serve static documents, nothing of a tenant:
-# the API's description and the console's files.
+# the API's description and the console's files. The console's page is the route
+# `GET /console`: API Gateway HTTP API refuses a route path that ends in "/" and routes
+# /console/ (where console links point) to it, as it routes any path with a trailing slash.
 PUBLIC_ROUTES: frozenset[str] = frozenset(
-    {"GET /v1/openapi.json", "GET /console/", "GET /console/{file}"}
+    {"GET /v1/openapi.json", "GET /console", "GET /console/{file}"}
 )
 
 

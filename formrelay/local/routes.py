@@ -70,7 +70,18 @@ class RouteTable:
         self.routes = sorted(routes, key=lambda r: (-r.literal_segments, r.path))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        """The most specific route for method + path with its path parameters, or None."""
+        """The most specific route for method + path with its path parameters, or None.
+
+        A path with a trailing slash that no route names goes to the route without it,
+        as HTTP API routes it (which refuses a route path ending in "/"); the function
+        still sees the path as it was asked.
+        """
+        found = self._match(method, path)
+        if found is None and len(path) > 1 and path.endswith("/"):
+            found = self._match(method, path.rstrip("/"))
+        return found
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
             if route.method not in (method, "ANY"):
                 continue

@@ -127,6 +127,18 @@ def test_the_link_shows_the_tenants_submissions_newest_first(
     screenshot(browser, "submissions", 360)
 
 
+def test_a_link_typed_without_the_trailing_slash_still_opens_the_console(
+    stack: RunningStack, browser: webdriver.Chrome
+) -> None:
+    # Given a link whose /console/ lost its slash (HTTP API routes both to one route)
+    url, key_id, _ = console_link(stack)
+    open_console(browser, url.replace("/console/#", "/console#"))
+    # Then the redirect to /console/ keeps the fragment: the key opens the console
+    assert rows(browser)
+    assert browser.current_url.endswith("/console/#/")
+    assert browser.find_element(By.ID, "key").text == key_id
+
+
 def test_a_filter_with_no_match_shows_the_empty_state(
     stack: RunningStack, browser: webdriver.Chrome
 ) -> None:

@@ -302,6 +302,8 @@ def _public_requests() -> list[tuple[str, str]]:
         method, path = route.split(" ", 1)
         if "{file}" in path:
             requests += [(method, path.replace("{file}", name)) for name in sorted(CONSOLE_FILES)]
+        elif path == "/console":
+            requests.append((method, "/console/"))  # the page, where console links point
         else:
             requests.append((method, path))
     return requests

@@ -41,7 +41,7 @@ def test_the_file_table_is_the_consoles_directory() -> None:
 
 
 def test_the_page_is_served_with_a_strict_policy() -> None:
-    answer = _get("GET /console/", "/console/")
+    answer = _get("GET /console", "/console/")
     assert answer["statusCode"] == 200
     headers = answer["headers"]
     assert headers["Content-Type"] == "text/html; charset=utf-8"
@@ -55,6 +55,16 @@ def test_the_page_is_served_with_a_strict_policy() -> None:
     assert directives["connect-src"] == "'self'"
     assert directives["script-src"] == "'self'"  # no 'unsafe-inline', no 'unsafe-eval'
     assert answer["body"] == (CONSOLE_DIR / INDEX).read_text(encoding="utf-8")
+
+
+def test_the_page_asked_without_its_slash_redirects_to_it() -> None:
+    # Given a request for /console, which HTTP API routes to the same route as /console/
+    answer = _get("GET /console", "/console")
+    # Then it is sent to the page's own address, relative so that a stage prefix stays, for
+    # the page's relative module URLs resolve under /console/ only
+    assert answer["statusCode"] == 301
+    assert answer["headers"]["Location"] == "console/"
+    assert "<html" not in answer["body"]
 
 
 @pytest.mark.parametrize("name", sorted(FILES))

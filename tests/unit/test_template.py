@@ -513,7 +513,7 @@ def test_routes_sit_behind_the_request_signer(
     template: dict[str, Any], resources: ResourceMap, functions: dict[str, FunctionSpec]
 ) -> None:
     routes = read_routes(template, resources, functions)
-    public = {"GET /v1/openapi.json", "GET /console/", "GET /console/{file}"}
+    public = {"GET /v1/openapi.json", "GET /console", "GET /console/{file}"}
     signed = [r for r in routes.routes if r.route_key not in public]
     assert sorted(r.route_key for r in signed) == [
         "DELETE /v1/forms/{form_id}/destinations/{destination_id}",
@@ -547,6 +547,23 @@ def test_routes_sit_behind_the_request_signer(
     assert found is not None
     assert found[0].route_key.endswith("/events") and found[1] == {"submission_id": "s-1"}
     assert routes.match("DELETE", "/v1/submissions/s-1") is None
+    # A path with a trailing slash goes to the route without it, as HTTP API routes it
+    found = routes.match("GET", "/v1/submissions/s-1/")
+    assert found is not None
+    assert found[0].route_key == "GET /v1/submissions/{submission_id}"
+    assert found[1] == {"submission_id": "s-1"}
+    page = routes.match("GET", "/console/")
+    assert page is not None and page[0].route_key == "GET /console"
+
+
+def test_no_route_path_ends_in_a_slash(template: dict[str, Any]) -> None:
+    # HTTP API refuses to create a route whose path ends in "/" (the deploy fails), and
+    # routes a request with a trailing slash to the route without it
+    for resource in template["Resources"].values():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                path = event["Properties"]["Path"]
+                assert path == "/" or not path.endswith("/"), path
 
 
 def _stream_record(event_name: str, event_type: str) -> dict[str, Any]:
