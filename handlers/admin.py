@@ -14,6 +14,7 @@ from formrelay.api.http import (
     http_app,
     json_body,
     json_response,
+    no_query,
 )
 from formrelay.composition import services
 from formrelay.telemetry.tracing import traced
@@ -54,6 +55,7 @@ def get_destination(form_id: str, destination_id: str) -> Response[str]:
 def list_destinations(form_id: str) -> Response[str]:
     """A form's destinations without their secrets, each with its health."""
     principal = caller(app)
+    no_query(app)
     logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
     return json_response(200, services().destination_admin.listing(principal.tenant_id, form_id))
 
