@@ -124,8 +124,9 @@ DEMO_DELIVERED = DemoForm(
     "delivered",
     {"name": "Ada", "email": "ada@example.com", "message": "Could we talk about pricing?"},
 )
-# Forms whose receiver answers 503 (one that is down: retried) or 422 (one that refuses
-# the delivery: final). A submission to each of DEMO_FORMS shows every state at once.
+# Forms whose receiver answers 503 (one that is down: retried) or 410 (one that is gone:
+# final, and the destination is disabled until an admin enables it again). A submission
+# to each of DEMO_FORMS shows every state at once.
 DEMO_FAILING = (
     # On the default schedule (5 s, 5 min, 30 min, ...): retrying, its next attempt due.
     DemoForm(
@@ -147,7 +148,7 @@ DEMO_FAILING = (
     DemoForm(
         "support",
         "helpdesk",
-        "/status/422",
+        "/status/410",
         "failed",
         {"name": "Edsger", "email": "edsger@example.com", "message": "The form is down."},
     ),

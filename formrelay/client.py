@@ -177,6 +177,14 @@ class FormrelayClient:
         """GET a destination (no secrets)."""
         return self.request("GET", f"/v1/forms/{form_id}/destinations/{destination_id}")
 
+    def list_destinations(self, form_id: str) -> httpx.Response:
+        """GET a form's destinations (no secrets), each with its health."""
+        return self.request("GET", f"/v1/forms/{form_id}/destinations")
+
+    def enable_destination(self, form_id: str, destination_id: str) -> httpx.Response:
+        """POST: deliver to a destination again after a 410 disabled it."""
+        return self.request("POST", f"/v1/forms/{form_id}/destinations/{destination_id}/enable")
+
     def delete_destination(self, form_id: str, destination_id: str) -> httpx.Response:
         """DELETE a destination and its credentials."""
         return self.request("DELETE", f"/v1/forms/{form_id}/destinations/{destination_id}")

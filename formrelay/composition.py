@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from formrelay.auth.tenants import TenantDirectory
     from formrelay.delivery.connector import Connector
     from formrelay.delivery.destination_admin import DestinationAdmin
+    from formrelay.delivery.destination_health import DestinationHealth
     from formrelay.delivery.destination_secrets import DestinationSecrets
     from formrelay.delivery.destinations import DestinationDirectory
     from formrelay.delivery.jobs import DeliveryQueue
@@ -199,6 +200,7 @@ class Services:
             allowed=self.settings.allowed_destinations,
             resolve_timeout_seconds=self.settings.destination_resolve_timeout_seconds,
             default_schedule=self.settings.retry_schedule_seconds,
+            health=self.destination_health,
         )
 
     @cached_property
@@ -207,6 +209,13 @@ class Services:
         from formrelay.views.status import StatusViews
 
         return StatusViews(self.settings.require("views_table"), self.dynamodb)
+
+    @cached_property
+    def destination_health(self) -> DestinationHealth:
+        """Each destination's recent attempts, last success and last error."""
+        from formrelay.delivery.destination_health import DynamoDBDestinationHealth
+
+        return DynamoDBDestinationHealth(self.settings.require("views_table"), self.dynamodb)
 
     @cached_property
     def cursors(self) -> CursorSigner:

@@ -1,4 +1,5 @@
-"""PUT/GET/DELETE /v1/forms/{form_id}/destinations/{destination_id}: a tenant's destinations."""
+"""A tenant's destinations: PUT/GET/DELETE /v1/forms/{form_id}/destinations/{destination_id},
+GET /v1/forms/{form_id}/destinations (each with its health) and POST .../enable."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from formrelay.api.http import (
     http_app,
     json_body,
     json_response,
+    no_query,
 )
 from formrelay.composition import services
 from formrelay.telemetry.tracing import traced
@@ -22,6 +24,7 @@ app = http_app(logger, services)
 
 DESTINATION = "/v1/forms/<form_id>/destinations/<destination_id>"
 MAX_DESTINATION_BYTES = 64 * 1024
+MAX_ENABLE_BYTES = 1024
 
 
 @app.put(DESTINATION)
@@ -46,6 +49,29 @@ def get_destination(form_id: str, destination_id: str) -> Response[str]:
     return json_response(
         200, services().destination_admin.get(principal.tenant_id, form_id, destination_id)
     )
+
+
+@app.get("/v1/forms/<form_id>/destinations")
+def list_destinations(form_id: str) -> Response[str]:
+    """A form's destinations without their secrets, each with its health."""
+    principal = caller(app)
+    no_query(app)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    return json_response(200, services().destination_admin.listing(principal.tenant_id, form_id))
+
+
+@app.post(DESTINATION + "/enable")
+def enable_destination(form_id: str, destination_id: str) -> Response[str]:
+    """Deliver to a destination again after a 410 disabled it; its settings stay as they are."""
+    principal = caller(app)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    raw = json_body(app, max_bytes=MAX_ENABLE_BYTES, optional=True)
+    body = services().destination_admin.enable(principal.tenant_id, form_id, destination_id, raw)
+    logger.info(
+        "destination enabled",
+        extra={"destination_id": destination_id, "re_enabled": body["re_enabled"]},
+    )
+    return json_response(200, body)
 
 
 @app.delete(DESTINATION)

@@ -218,6 +218,19 @@ def raw_body(app: APIGatewayHttpResolver) -> bytes:
     return body.encode("utf-8", errors="surrogatepass")
 
 
+def no_query(app: APIGatewayHttpResolver) -> None:
+    """Refuse a query on a route that takes none (400): a parameter it would ignore, such
+    as a tenant id, must not look as if it had been heard."""
+    named = sorted(app.current_event.query_string_parameters or {})
+    if named:
+        raise Problem(
+            400,
+            "bad-request",
+            "Bad request",
+            f"this route takes no query parameters: {', '.join(named)}",
+        )
+
+
 def json_body(app: APIGatewayHttpResolver, *, max_bytes: int, optional: bool = False) -> bytes:
     """The raw body of a request that must carry JSON: 413 over max_bytes, 415 if not JSON.
 

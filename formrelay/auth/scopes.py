@@ -10,6 +10,7 @@ ALL_SCOPES = frozenset({SUBMIT, READ, AUDIT, ADMIN})
 
 # What an auditor reads, a reader may read too: search, status, history, verification.
 READ_OR_AUDIT = frozenset({READ, AUDIT})
+READ_OR_ADMIN = frozenset({READ, ADMIN})
 
 ROUTE_SCOPES: dict[str, frozenset[str]] = {
     "POST /v1/forms/{form_id}/submissions": frozenset({SUBMIT}),
@@ -20,7 +21,11 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
     "PUT /v1/forms/{form_id}/destinations/{destination_id}": frozenset({ADMIN}),
     "GET /v1/forms/{form_id}/destinations/{destination_id}": frozenset({ADMIN}),
     "DELETE /v1/forms/{form_id}/destinations/{destination_id}": frozenset({ADMIN}),
-    "GET /v1/forms": frozenset({ADMIN}),
+    # A reader, who may read every payload already, may see where they go and how that
+    # goes (URLs, headers without credentials, health); changing a destination is admin's.
+    "GET /v1/forms/{form_id}/destinations": READ_OR_ADMIN,
+    "POST /v1/forms/{form_id}/destinations/{destination_id}/enable": frozenset({ADMIN}),
+    "GET /v1/forms": READ_OR_ADMIN,
     "PUT /v1/forms/{form_id}": frozenset({ADMIN}),
     "GET /v1/forms/{form_id}": frozenset({ADMIN}),
     "GET /v1/forms/{form_id}/versions/{version}": frozenset({ADMIN}),

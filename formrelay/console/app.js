@@ -1,8 +1,9 @@
 // The console: reads its key from the link's fragment (#k=<key id>&s=<secret>&scopes=...),
 // drops the fragment from the address bar, keeps the secret in this tab's memory only, and
-// routes on the fragment afterwards (#/ and #/submissions/<id>).
+// routes on the fragment afterwards (#/, #/submissions/<id>, #/destinations[/<form id>]).
 
 import { connect } from "./api.js";
+import { renderDestinations } from "./destinations.js";
 import {
   IN_FLIGHT,
   errorState,
@@ -179,8 +180,15 @@ function route() {
   generation += 1;
   clearTimeout(timer);
   const match = location.hash.match(/^#\/submissions\/([^/]+)$/);
+  const destinations = location.hash.match(/^#\/destinations(?:\/([^/]+))?$/);
   if (match) renderSubmission(decodeURIComponent(match[1]));
-  else renderList();
+  else if (destinations) {
+    const mine = generation;
+    const formId = destinations[1] ? decodeURIComponent(destinations[1]) : null;
+    const draw = () =>
+      renderDestinations({ api, scopes, formId, show, current: () => mine === generation, refresh: draw });
+    draw();
+  } else renderList();
 }
 
 async function useKey(key) {

@@ -264,6 +264,7 @@ export function submissionPage({ status, history, verdict, proof, canRedeliver =
     el("p", {}, statusBadge(status.status), ` ${status.form_id} v${status.form_version}, received `, time(status.received_at)),
     verdictBadge(verdict, proof),
     el("h2", { text: "Destinations" }),
+    el("p", {}, el("a", { href: `#/destinations/${encodeURIComponent(status.form_id)}`, text: "Health of this form's destinations" })),
     el(
       "ul",
       { class: "destinations" },

@@ -9,10 +9,12 @@ Views item) never see a destination whose credentials are not yet stored.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from dataclasses import dataclass
 from typing import Any, cast
 
+from formrelay.delivery.destination_health import DestinationHealth, summary
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.destinations import DestinationDirectory
 from formrelay.delivery.errors import (
@@ -136,8 +138,10 @@ class DestinationAdmin:
         resolve: Resolver = socket.getaddrinfo,
         resolve_timeout_seconds: float = DEFAULT_RESOLVE_TIMEOUT_SECONDS,
         default_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE,
+        health: DestinationHealth | None = None,
     ) -> None:
         self.forms = forms
+        self.health = health
         self.default_schedule = default_schedule
         self.destinations = destinations
         self.secrets = secrets
@@ -184,6 +188,41 @@ class DestinationAdmin:
         signing = self.secrets.credentials(tenant_id, form_id, destination_id).signing_secrets
         hint = signing[0][-HINT_LENGTH:] if signing else None
         return {**destination.public(), "signing_secret_hint": hint}
+
+    def listing(self, tenant_id: str, form_id: str) -> dict[str, Any]:
+        """A form's destinations as the API shows them (no secrets), each with its health:
+        state, recent success rate and latency, last success and last error."""
+        try:
+            check(FORM_ID, form_id, "form id")
+        except InvalidIdentifierError as exc:
+            raise UnknownFormError() from exc
+        form = self.forms.load(tenant_id, form_id)
+        if form is None:
+            raise UnknownFormError()
+        health = self.health.for_form(tenant_id, form_id) if self.health is not None else {}
+        return {
+            "form_id": form_id,
+            "destinations": [
+                {**d.public(), "health": summary(health.get(d.destination_id))}
+                for d in sorted(form.destinations, key=lambda d: d.destination_id)
+            ],
+        }
+
+    def enable(
+        self, tenant_id: str, form_id: str, destination_id: str, raw: bytes = b""
+    ) -> dict[str, Any]:
+        """Deliver to a disabled destination again (its settings and secrets untouched);
+        one already enabled is answered as it is. `re_enabled` says which it was. The
+        request has nothing to say: its body is empty or `{}`."""
+        if raw and parse_body(raw) != {}:
+            raise DestinationInvalidError([Violation("", "the body must be empty or {}")])
+        destination = self._existing(tenant_id, form_id, destination_id)
+        if not destination.enabled and not self.destinations.enable(
+            tenant_id, form_id, destination_id
+        ):
+            raise UnknownDestinationError()  # deleted in between
+        enabled = dataclasses.replace(destination, enabled=True, disabled_reason=None)
+        return {**enabled.public(), "re_enabled": not destination.enabled}
 
     def delete(self, tenant_id: str, form_id: str, destination_id: str) -> None:
         """Remove a destination and its credentials; 404 if there is none."""

@@ -42,6 +42,11 @@ class DestinationDirectory(ABC):
         """Stop deliveries to a destination until it is PUT again; False if there is none."""
         return self._mark_disabled(tenant_id, form_id, destination_id, reason)
 
+    def enable(self, tenant_id: str, form_id: str, destination_id: str) -> bool:
+        """Deliver to a disabled destination again, its settings and secrets untouched;
+        False if there is none."""
+        return self._mark_enabled(tenant_id, form_id, destination_id)
+
     @abstractmethod
     def _read(self, tenant_id: str, form_id: str, destination_id: str) -> Destination | None:
         """The stored destination, or None."""
@@ -59,3 +64,7 @@ class DestinationDirectory(ABC):
         self, tenant_id: str, form_id: str, destination_id: str, reason: str
     ) -> bool:
         """Set enabled false with the reason, if it exists (never create it); whether it did."""
+
+    @abstractmethod
+    def _mark_enabled(self, tenant_id: str, form_id: str, destination_id: str) -> bool:
+        """Set enabled true and drop the reason, if it exists (never create it); whether it did."""

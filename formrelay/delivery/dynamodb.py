@@ -63,6 +63,21 @@ class DynamoDBDestinationDirectory(ViewsTableAdapter, DestinationDirectory):
             raise
         return True
 
+    def _mark_enabled(self, tenant_id: str, form_id: str, destination_id: str) -> bool:
+        try:
+            self.dynamodb.update_item(
+                TableName=self.views_table,
+                Key=self._key(tenant_id, form_id, destination_id),
+                UpdateExpression="SET enabled = :true REMOVE disabled_reason",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":true": {"BOOL": True}},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
 
 class DynamoDBDeliveryLeases(ViewsTableAdapter, DeliveryLeases):
     """Leases as conditional puts in the Views table."""

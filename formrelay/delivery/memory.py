@@ -61,6 +61,15 @@ class InMemoryDestinationDirectory(DestinationDirectory):
             self._items[key] = dataclasses.replace(current, enabled=False, disabled_reason=reason)
             return True
 
+    def _mark_enabled(self, tenant_id: str, form_id: str, destination_id: str) -> bool:
+        key = (tenant_id, form_id, destination_id)
+        with self._lock:
+            current = self._items.get(key)
+            if current is None:
+                return False
+            self._items[key] = dataclasses.replace(current, enabled=True, disabled_reason=None)
+            return True
+
 
 class InMemoryDeliveryLeases(DeliveryLeases):
     """Leases in a dict: delivery -> (token, expires_at)."""

@@ -126,3 +126,14 @@ RECONCILE_CHECKPOINT_SK = "CHECKPOINT"
 def reconcile_run_sk(started_at: str) -> str:
     """One reconcile run's repairs for the tenant (sorted by when the run started)."""
     return f"RUN#{started_at}"
+
+
+def health_pk(tenant_id: str, form_id: str) -> str:
+    """A form's destinations' health records: apart from the tenant's catalogue partition,
+    which every attempt would otherwise write to."""
+    return f"T#{tenant_id}#HEALTH#{form_id}"
+
+
+def health_sk(destination_id: str) -> str:
+    """One destination's health record."""
+    return f"DEST#{destination_id}"

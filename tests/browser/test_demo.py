@@ -115,7 +115,7 @@ def test_the_printed_link_shows_a_submission_in_every_state(
                 "delivery.dead_lettered"
             ]
         else:
-            assert attempts == ["HTTP 422, final_failure"]
+            assert attempts == ["HTTP 410, final_failure"]
             assert _page_text(browser, ".event[data-type='delivery.failed'] h3") == [
                 "delivery.failed"
             ]

@@ -806,6 +806,82 @@ ATTACKS += (
     ]
 )
 
+# A form's destinations with their health (read or admin), and enabling one again (admin).
+DESTINATIONS = "/v1/forms/contact/destinations"
+ENABLE = DESTINATIONS + "/primary/enable"
+ENABLE_PROBE = DESTINATIONS + "/primary"
+ATTACKS += [
+    a("submit key lists destinations", 403, GATEWAY, **READ, path=DESTINATIONS, key="submit_only"),
+    a("destinations of an unknown form", 404, PROBLEM, **READ, path="/v1/forms/nope/destinations"),
+    a(
+        "destinations of a form id outside its pattern",
+        404,
+        PROBLEM,
+        **READ,
+        path="/v1/forms/a%23b/destinations",
+    ),
+    a(
+        "destinations listed with a query",
+        400,
+        PROBLEM,
+        **READ,
+        path=DESTINATIONS,
+        query="tenant_id=acme",
+    ),
+    a(
+        "read key enables a destination",
+        403,
+        GATEWAY,
+        path=ENABLE,
+        body=b"",
+        content_type=None,
+        key="read_only",
+        probe=ENABLE_PROBE,
+    ),
+    a(
+        "enabling an unknown destination",
+        404,
+        PROBLEM,
+        path=DESTINATIONS + "/nope/enable",
+        body=b"",
+        content_type=None,
+    ),
+    a(
+        "enable with a body that asks for something",
+        422,
+        PROBLEM,
+        path=ENABLE,
+        body=b'{"enabled": false}',
+        probe=ENABLE_PROBE,
+    ),
+    a(
+        "enable with a body that is not JSON",
+        415,
+        PROBLEM,
+        path=ENABLE,
+        body=b"enabled",
+        content_type="text/plain",
+        probe=ENABLE_PROBE,
+    ),
+    a(
+        "enable with too large a body",
+        413,
+        PROBLEM,
+        path=ENABLE,
+        body=b"{" + b" " * 2048 + b"}",
+        probe=ENABLE_PROBE,
+    ),
+    a(
+        "enable with a body swapped after signing",
+        401,
+        PROBLEM,
+        path=ENABLE,
+        body=b'{"url": "https://evil.example.com/"}',
+        signed={"body": b"{}"},
+        probe=ENABLE_PROBE,
+    ),
+]
+
 
 @dataclass
 class Target:

@@ -156,6 +156,31 @@ def _get_destination(t: Tenants) -> None:
     assert "hooks/private" not in response.text
 
 
+def _list_destinations(t: Tenants) -> None:
+    # The owner sees its destination with the health of its deliveries; the other, nothing
+    mine = t.owner.list_destinations(FORM)
+    assert mine.status_code == 200, mine.text
+    assert [d["destination_id"] for d in mine.json()["destinations"]] == [DESTINATION]
+    response = t.intruder.request("GET", f"/v1/forms/{FORM}/destinations", headers=NAMES_THE_TENANT)
+    _not_found(response)
+    assert "hooks/private" not in response.text
+
+
+def _enable_destination(t: Tenants) -> None:
+    # Given the owner's destination disabled by a 410
+    destinations = t.stack.services().destinations
+    assert destinations.disable("demo", FORM, DESTINATION, "gone (HTTP 410)")
+    try:
+        # When the other tenant enables it by the same ids, Then it stays disabled
+        _not_found(t.intruder.enable_destination(FORM, DESTINATION))
+        assert t.owner.get_destination(FORM, DESTINATION).json()["enabled"] is False
+        # And the owner enables it
+        enabled = t.owner.enable_destination(FORM, DESTINATION)
+        assert enabled.status_code == 200 and enabled.json()["re_enabled"] is True
+    finally:
+        destinations.enable("demo", FORM, DESTINATION)
+
+
 def _delete_destination(t: Tenants) -> None:
     _not_found(t.intruder.delete_destination(FORM, DESTINATION))
     assert t.owner.get_destination(FORM, DESTINATION).status_code == 200
@@ -280,6 +305,8 @@ CASES: dict[str, Callable[[Tenants], None]] = {
     "PUT /v1/forms/{form_id}/destinations/{destination_id}": _put_destination,
     "GET /v1/forms/{form_id}/destinations/{destination_id}": _get_destination,
     "DELETE /v1/forms/{form_id}/destinations/{destination_id}": _delete_destination,
+    "GET /v1/forms/{form_id}/destinations": _list_destinations,
+    "POST /v1/forms/{form_id}/destinations/{destination_id}/enable": _enable_destination,
     "GET /v1/forms": _list_forms,
     "PUT /v1/forms/{form_id}": _put_form,
     "GET /v1/forms/{form_id}": _get_form,

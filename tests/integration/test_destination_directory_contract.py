@@ -110,6 +110,23 @@ class DestinationDirectoryContract:
         directory.put(full(tenant))
         assert directory.get(tenant, "contact", "crm") == full(tenant)
 
+    def test_enable_brings_back_a_disabled_destination_exactly_as_it_was(
+        self, directory: DestinationDirectory, tenant: str, other_tenant: str
+    ) -> None:
+        # Given a destination a 410 disabled
+        directory.put(full(tenant))
+        directory.disable(tenant, "contact", "crm", "gone (HTTP 410)")
+        # When it is enabled (as an admin does, without its settings or secrets)
+        assert directory.enable(tenant, "contact", "crm") is True
+        # Then it reads back enabled, without a reason, every setting as it was PUT
+        assert directory.get(tenant, "contact", "crm") == full(tenant)
+        # And enabling a missing one creates nothing, nor does another tenant's enable
+        assert directory.enable(tenant, "contact", "mail") is False
+        assert directory.get(tenant, "contact", "mail") is None
+        directory.disable(tenant, "contact", "crm", "gone (HTTP 410)")
+        assert directory.enable(other_tenant, "contact", "crm") is False
+        assert directory.get(tenant, "contact", "crm").enabled is False
+
     def test_disabling_a_missing_destination_creates_nothing(
         self, directory: DestinationDirectory, tenant: str
     ) -> None:

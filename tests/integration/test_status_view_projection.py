@@ -67,12 +67,24 @@ def test_a_submissions_records_in_one_batch_are_projected_with_one_read_and_one_
     # When their four records arrive in one batch
     answer = handler({"Records": records}, Context(function_name="formrelay-StatusViewFunction"))
 
-    # Then each submission's stream was read once and its view written once, at its head
+    # Then each submission's stream was read once and its view written once, at its head,
+    # and the destination's health read and written once for both its attempts
     assert answer == {"batchItemFailures": []}
-    assert calls == Counter({"Query": 2, "PutItem": 2})
+    assert calls == Counter({"Query": 2, "PutItem": 3, "GetItem": 1})
     assert _view(aws, "acme", "sub-1")["version"] == 3
     assert _view(aws, "acme", "sub-1")["status"] == "delivered"
     assert _view(aws, "globex", "sub-1")["status"] == "received"
+    health = services().destination_health.for_form("acme", "contact")
+    assert [e["event_id"] for e in health["crm"].recent] == [e.event_id for e in mine[1:]]
+    assert services().destination_health.for_form("globex", "contact") == {}
+
+    # And the same batch again (a retried invocation) writes the views as they were, and
+    # the destination's health, which it would not change, not at all
+    calls.clear()
+    again = handler({"Records": records}, Context(function_name="formrelay-StatusViewFunction"))
+    assert again == {"batchItemFailures": []}
+    assert calls == Counter({"Query": 2, "PutItem": 2, "GetItem": 1})
+    assert services().destination_health.get("acme", "contact", "crm") == health["crm"]
 
 
 def test_a_batch_that_repeats_and_reorders_records_leaves_the_view_at_the_head(
@@ -98,7 +110,8 @@ def test_a_batch_that_repeats_and_reorders_records_leaves_the_view_at_the_head(
         Context(function_name="formrelay-StatusViewFunction"),
     )
 
-    # Then the stream is read once and the view shows the attempt
+    # Then the stream is read once and the view shows the attempt (and its destination's
+    # health is read and written once)
     assert answer == {"batchItemFailures": []}
-    assert calls == Counter({"Query": 1, "PutItem": 1})
+    assert calls == Counter({"Query": 1, "PutItem": 2, "GetItem": 1})
     assert _view(aws, "acme", "sub-1")["status"] == "delivered"

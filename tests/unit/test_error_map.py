@@ -22,6 +22,7 @@ from formrelay.cli.contract_examples import ContractToolsMissingError
 from formrelay.cli.contract_test import ContractTestAbortedError
 from formrelay.cli.forms import FormSchemaError
 from formrelay.cli.stack import MissingStackOutputError, UnknownStackError
+from formrelay.delivery.destination_health import HealthContentionError
 from formrelay.delivery.errors import DeliveryInProgressError, DestinationInvalidError
 from formrelay.delivery.leases import DeliveryBusyError
 from formrelay.delivery.ssrf import DestinationRefusedError
@@ -79,6 +80,7 @@ DELIBERATELY_500: dict[type[FormrelayError], str] = {
     domain.RotationPendingError: OPERATOR_TOOLING,
     domain.NoRotationPendingError: OPERATOR_TOOLING,
     DeliveryBusyError: "a delivery lease held by another attempt: the connector's, not HTTP",
+    HealthContentionError: "the status-view projection's, which retries its batch; not HTTP",
     SecretDocumentError: "a secret document that cannot be read is our infrastructure failing",
     SecretDocumentBusyError: "the destination admin answers it as DestinationsBusyError (409)",
     DestinationRefusedError: "the destination admin answers it as a violation at /url",

@@ -78,7 +78,7 @@ ADAPTERS: dict[str, set[str]] = {
     "QueryFunction": HTTP | {"listing", "events"},
     "AuditFunction": HTTP | {"events", "cursors", "anchored_heads", "anchor_store"},
     "AnchorFunction": {"tenants", "anchoring"},
-    "StatusViewFunction": {"events", "statuses"},
+    "StatusViewFunction": {"events", "statuses", "destination_health"},
     "DispatcherFunction": {"delivery_queue"},
     "PublisherFunction": {"event_publisher"},
     "ConnectorFunction": {"connector", "retry_workflow"},
@@ -219,7 +219,7 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
         "PublisherFunction": ["DynamoDB"],
         "ConnectorFunction": ["SQS"],
         "RetryAttemptFunction": [],
-        "AdminFunction": ["HttpApi", "HttpApi", "HttpApi"],
+        "AdminFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi", "HttpApi"],
         "RedeliveryFunction": ["HttpApi"],
         "FormsFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi"],
         "ConsoleLinksFunction": ["HttpApi"],
@@ -520,6 +520,7 @@ def test_routes_sit_behind_the_request_signer(
         "GET /v1/audit/events",
         "GET /v1/forms",
         "GET /v1/forms/{form_id}",
+        "GET /v1/forms/{form_id}/destinations",
         "GET /v1/forms/{form_id}/destinations/{destination_id}",
         "GET /v1/forms/{form_id}/versions/{version}",
         "GET /v1/submissions",
@@ -528,6 +529,7 @@ def test_routes_sit_behind_the_request_signer(
         "GET /v1/submissions/{submission_id}/proof",
         "GET /v1/submissions/{submission_id}/verify",
         "POST /v1/console-links",
+        "POST /v1/forms/{form_id}/destinations/{destination_id}/enable",
         "POST /v1/forms/{form_id}/submissions",
         "POST /v1/submissions/{submission_id}/redeliveries",
         "PUT /v1/forms/{form_id}",
@@ -702,7 +704,8 @@ GRANTS: dict[str, set[str]] = {
     },
     "StatusViewFunction": {
         "dynamodb:Query on EventsTable",
-        "dynamodb:PutItem on ViewsTable",
+        "dynamodb:PutItem on ViewsTable",  # status items; destinations' health
+        "dynamodb:GetItem on ViewsTable",  # a destination's health, to merge into (only)
         "sqs:SendMessage on StatusViewFailureQueue",  # Lambda parks a failed batch
     },
     "DispatcherFunction": {
@@ -832,7 +835,8 @@ def test_each_function_is_granted_exactly_what_its_code_calls(template: dict[str
 BUCKETS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#BUCKET"]}}
 STATUS_ITEMS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#S#*"]}}
 TENANT_DIRECTORY_ONLY = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["TENANTS"]}}
-NARROWED = (BUCKETS_ONLY, STATUS_ITEMS_ONLY, TENANT_DIRECTORY_ONLY)
+HEALTH_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["T#*#HEALTH#*"]}}
+NARROWED = (BUCKETS_ONLY, STATUS_ITEMS_ONLY, TENANT_DIRECTORY_ONLY, HEALTH_ONLY)
 # What a statement narrowed to status items may do: the listing's reads by key, the
 # verification's read of an anchored head, the anchor run's write of one.
 STATUS_ITEM_ACTIONS = (["dynamodb:BatchGetItem"], ["dynamodb:GetItem"], ["dynamodb:PutItem"])
@@ -850,6 +854,9 @@ def test_no_function_may_scan_or_use_a_wildcard(template: dict[str, Any]) -> Non
                 assert _listed(statement["Action"]) in STATUS_ITEM_ACTIONS, logical_id
             if statement.get("Condition") == TENANT_DIRECTORY_ONLY:
                 assert _listed(statement["Action"]) == ["dynamodb:Query"], logical_id
+            if statement.get("Condition") == HEALTH_ONLY:  # destinations' health records
+                assert logical_id == "StatusViewFunction"
+                assert _listed(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem"]
             if statement.get("Sid") == "RateLimitBuckets":
                 # Only the bucket write is narrowed to buckets: the limits themselves are
                 # read from tenant and key items, which the condition would refuse.

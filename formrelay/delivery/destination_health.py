@@ -1,0 +1,329 @@
+"""Each destination's health: its recent attempts, last success, last error, and when a 410
+disabled it. Kept by the status-view projection, read by the destinations listing.
+
+A health record is a fold over the destination's `delivery.attempted` and
+`destination.disabled` events that keeps the newest `WINDOW` attempts (by time, then
+event id), the newest failure and success, and the newest disabling. Merging the same
+events again, or in any order or batching, gives the same record: stream records come
+at least once. A merge that changes nothing writes nothing.
+
+The logic lives here; back ends implement three hooks (`_read`, `_write_if`, `_for_form`):
+`DynamoDBDestinationHealth` below (one item per destination in its form's health
+partition of the Views table, apart from the tenant's catalogue partition so that
+attempts never make that hot) and `InMemoryDestinationHealth` (the fake). Both pass
+tests/integration/test_destination_health_contract.py.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from statistics import median
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from formrelay.domain.errors import FormrelayError
+from formrelay.domain.events import DELIVERY_ATTEMPTED, DESTINATION_DISABLED, RecordedEvent
+from formrelay.tables import keys as vk
+from formrelay.tables.base import ViewsTableAdapter, condition_failed
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+WINDOW = 20  # attempts kept: the "recent" of the success rate and latency
+EXCERPT_LENGTH = 200
+MAX_TRIES = 10  # concurrent batches for one destination: read, merge and write again
+
+
+class HealthContentionError(FormrelayError):
+    """A destination's health kept changing under the writer: the batch is retried."""
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    """What is kept of a destination's health; `revision` guards each write."""
+
+    recent: tuple[dict[str, Any], ...] = ()
+    last_success_at: str | None = None
+    last_error: dict[str, Any] | None = None
+    disabled: dict[str, Any] | None = None
+    revision: int = field(default=0, compare=False)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "recent": list(self.recent),
+                "last_success_at": self.last_success_at,
+                "last_error": self.last_error,
+                "disabled": self.disabled,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, revision: int) -> HealthRecord:
+        data = json.loads(text)
+        return cls(
+            recent=tuple(data["recent"]),
+            last_success_at=data["last_success_at"],
+            last_error=data["last_error"],
+            disabled=data["disabled"],
+            revision=revision,
+        )
+
+
+def attempt_entry(event: RecordedEvent) -> dict[str, Any]:
+    """One attempt as the health record keeps it: small, keyed by its event id."""
+    data = event.data
+    excerpt = data.get("response_excerpt")
+    return {
+        "event_id": event.event_id,
+        "at": event.occurred_at,
+        "ok": data["outcome"] == "succeeded",
+        "outcome": data["outcome"],
+        "duration_ms": data["duration_ms"],
+        "status_code": data.get("status_code"),
+        "error_class": data.get("error_class"),
+        "response_excerpt": excerpt[:EXCERPT_LENGTH] if excerpt else None,
+    }
+
+
+def _newest(*candidates: dict[str, Any] | None) -> dict[str, Any] | None:
+    present = [c for c in candidates if c is not None]
+    return max(present, key=lambda c: (c["at"], c.get("event_id", ""))) if present else None
+
+
+def merge(record: HealthRecord, events: Iterable[RecordedEvent]) -> HealthRecord:
+    """The record with these events folded in (any order, any repeats: the same result)."""
+    by_id = {entry["event_id"]: entry for entry in record.recent}
+    last_error, last_success_at = record.last_error, record.last_success_at
+    disabled = record.disabled
+    for event in events:
+        if event.type == DELIVERY_ATTEMPTED:
+            entry = attempt_entry(event)
+            by_id.setdefault(entry["event_id"], entry)
+            if entry["ok"]:
+                last_success_at = max(filter(None, (last_success_at, entry["at"])))
+            else:
+                last_error = _newest(last_error, entry)
+        elif event.type == DESTINATION_DISABLED:
+            disabled = _newest(
+                disabled,
+                {
+                    "event_id": event.event_id,
+                    "at": event.occurred_at,
+                    "reason": event.data["reason"],
+                    "status_code": event.data["status_code"],
+                },
+            )
+    recent = sorted(by_id.values(), key=lambda e: (e["at"], e["event_id"]))[-WINDOW:]
+    return HealthRecord(tuple(recent), last_success_at, last_error, disabled, record.revision)
+
+
+def _percentile(values: Sequence[int], share: float) -> int:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))
+    return ordered[int(rank) - 1]
+
+
+def summary(record: HealthRecord | None) -> dict[str, Any]:
+    """The health as the API answers it: rates and latencies worked out from the recent."""
+    record = record or HealthRecord()
+    durations = [e["duration_ms"] for e in record.recent]
+    succeeded = sum(1 for e in record.recent if e["ok"])
+    return {
+        "recent_attempts": len(record.recent),
+        "recent_succeeded": succeeded,
+        "success_rate": round(succeeded / len(record.recent), 4) if record.recent else None,
+        "latency_ms": (
+            {
+                "p50": int(median(durations)),
+                "p95": _percentile(durations, 0.95),
+                "max": max(durations),
+            }
+            if durations
+            else None
+        ),
+        "last_attempt_at": record.recent[-1]["at"] if record.recent else None,
+        "last_success_at": record.last_success_at,
+        "last_error": record.last_error,
+        "disabled": record.disabled,
+        "recent": list(reversed(record.recent)),  # newest first
+    }
+
+
+class DestinationHealth(ABC):
+    """Reads and folds destinations' health, always within one tenant."""
+
+    def record(
+        self, tenant_id: str, form_id: str, destination_id: str, events: Sequence[RecordedEvent]
+    ) -> bool:
+        """Fold these events into the destination's health; whether anything was written."""
+        for _ in range(MAX_TRIES):
+            current = self._read(tenant_id, form_id, destination_id)
+            merged = merge(current, events)
+            if merged == current:
+                return False
+            if self._write_if(tenant_id, form_id, destination_id, merged, current.revision):
+                return True
+        raise HealthContentionError(f"health of {destination_id} kept changing")
+
+    def get(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
+        """One destination's health (empty when nothing was attempted yet)."""
+        return self._read(tenant_id, form_id, destination_id)
+
+    def for_form(self, tenant_id: str, form_id: str) -> dict[str, HealthRecord]:
+        """The health of each of a form's destinations that has any, by destination id."""
+        return self._for_form(tenant_id, form_id)
+
+    @abstractmethod
+    def _read(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
+        """The stored record (strongly consistent) with its revision, or an empty one (0)."""
+
+    @abstractmethod
+    def _write_if(
+        self,
+        tenant_id: str,
+        form_id: str,
+        destination_id: str,
+        record: HealthRecord,
+        revision: int,
+    ) -> bool:
+        """Store the record as revision + 1 if the stored one is still `revision` (0: none
+        is stored); whether it was."""
+
+    @abstractmethod
+    def _for_form(self, tenant_id: str, form_id: str) -> dict[str, HealthRecord]:
+        """Every stored record of the form's destinations."""
+
+
+class HealthBatch:
+    """The health events of one stream batch, grouped by destination: one write each."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str, str], list[RecordedEvent]] = {}
+
+    def add(self, tenant_id: str, form_id: str, event: RecordedEvent) -> None:
+        """Keep the event if it says something of its destination's health."""
+        if event.type in (DELIVERY_ATTEMPTED, DESTINATION_DISABLED):
+            key = (tenant_id, form_id, event.data["destination_id"])
+            self._events.setdefault(key, []).append(event)
+
+    def flush(self, health: DestinationHealth) -> int:
+        """Fold each destination's events into its health; how many records were written."""
+        written = sum(
+            health.record(tenant_id, form_id, destination_id, events)
+            for (tenant_id, form_id, destination_id), events in self._events.items()
+        )
+        self._events.clear()
+        return written
+
+
+class DynamoDBDestinationHealth(ViewsTableAdapter, DestinationHealth):
+    """One item per destination in its form's health partition of the Views table."""
+
+    def __init__(self, views_table: str, dynamodb: DynamoDBClient | None = None) -> None:
+        ViewsTableAdapter.__init__(self, views_table, dynamodb)
+
+    def _key(self, tenant_id: str, form_id: str, destination_id: str) -> dict[str, Any]:
+        return {
+            "pk": {"S": vk.health_pk(tenant_id, form_id)},
+            "sk": {"S": vk.health_sk(destination_id)},
+        }
+
+    def _read(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
+        item = self.dynamodb.get_item(
+            TableName=self.views_table,
+            Key=self._key(tenant_id, form_id, destination_id),
+            ConsistentRead=True,
+        ).get("Item")
+        return HealthRecord() if item is None else _from_item(item)
+
+    def _write_if(
+        self,
+        tenant_id: str,
+        form_id: str,
+        destination_id: str,
+        record: HealthRecord,
+        revision: int,
+    ) -> bool:
+        try:
+            self.dynamodb.put_item(
+                TableName=self.views_table,
+                Item={
+                    **self._key(tenant_id, form_id, destination_id),
+                    "kind": {"S": "destination_health"},
+                    "tenant_id": {"S": tenant_id},
+                    "form_id": {"S": form_id},
+                    "destination_id": {"S": destination_id},
+                    "revision": {"N": str(revision + 1)},
+                    "health": {"S": record.to_json()},
+                },
+                # read as revision 0: nothing was stored, and nothing may be since
+                ConditionExpression="attribute_not_exists(pk) OR revision = :revision",
+                ExpressionAttributeValues={":revision": {"N": str(revision)}},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def _for_form(self, tenant_id: str, form_id: str) -> dict[str, HealthRecord]:
+        found: dict[str, HealthRecord] = {}
+        paginator = self.dynamodb.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.views_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": vk.health_pk(tenant_id, form_id)}},
+        ):
+            for item in page["Items"]:
+                found[item["destination_id"]["S"]] = _from_item(item)
+        return found
+
+
+def _from_item(item: dict[str, Any]) -> HealthRecord:
+    return HealthRecord.from_json(item["health"]["S"], int(item["revision"]["N"]))
+
+
+class InMemoryDestinationHealth(DestinationHealth):
+    """Health records in a dict keyed by tenant, form and destination."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str], tuple[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def _read(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
+        with self._lock:
+            stored = self._items.get((tenant_id, form_id, destination_id))
+        return HealthRecord() if stored is None else HealthRecord.from_json(*stored)
+
+    def _write_if(
+        self,
+        tenant_id: str,
+        form_id: str,
+        destination_id: str,
+        record: HealthRecord,
+        revision: int,
+    ) -> bool:
+        key = (tenant_id, form_id, destination_id)
+        with self._lock:
+            stored = self._items.get(key)
+            if (stored[1] if stored else 0) != revision:
+                return False
+            self._items[key] = (record.to_json(), revision + 1)
+        return True
+
+    def _for_form(self, tenant_id: str, form_id: str) -> dict[str, HealthRecord]:
+        with self._lock:
+            items = dict(self._items)
+        return {
+            d: HealthRecord.from_json(*stored)
+            for (t, f, d), stored in items.items()
+            if (t, f) == (tenant_id, form_id)
+        }

@@ -1,0 +1,241 @@
+"""The destination-health contract: the in-memory fake and the Views table adapter (moto).
+
+Health is folded from stream records, which come at least once, in batches of any size:
+whatever the batching, repeats or order, the record is the same, and an unchanged record
+is not written again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from formrelay.delivery.destination_health import (
+    WINDOW,
+    DestinationHealth,
+    DynamoDBDestinationHealth,
+    HealthRecord,
+    InMemoryDestinationHealth,
+    merge,
+    summary,
+)
+from formrelay.domain.events import (
+    DELIVERY_ATTEMPTED,
+    DESTINATION_DISABLED,
+    RecordedEvent,
+    StreamId,
+)
+from tests.support.template_aws import TemplateAws, template_aws
+
+
+def attempt(
+    n: int,
+    *,
+    ok: bool = True,
+    ms: int = 100,
+    status: int | None = 200,
+    error: str | None = None,
+    excerpt: str | None = "ok",
+    destination: str = "crm",
+    event_id: str | None = None,
+) -> RecordedEvent:
+    """The n-th attempt (its time orders the attempts: one second apart)."""
+    return RecordedEvent(
+        stream=StreamId("acme", f"s{n}"),
+        version=2,
+        event_id=event_id or f"ev-{n:05d}",
+        type=DELIVERY_ATTEMPTED,
+        schema_version=1,
+        occurred_at=f"2026-12-06T08:{n // 60 % 60:02d}:{n % 60:02d}.000000Z",
+        correlation_id="c",
+        causation_id=None,
+        data={
+            "destination_id": destination,
+            "delivery_id": f"msg_{n}",
+            "attempt": 1,
+            "started_at": "2026-12-06T08:00:00.000000Z",
+            "duration_ms": ms,
+            "outcome": "succeeded" if ok else "retryable_failure",
+            "status_code": status,
+            "error_class": error,
+            "response_excerpt": excerpt,
+            "retry_after_seconds": None,
+            "next_attempt_at": None,
+            "round": 1,
+            "method": "POST",
+        },
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
+
+
+def disabled(n: int) -> RecordedEvent:
+    return RecordedEvent(
+        stream=StreamId("acme", f"s{n}"),
+        version=3,
+        event_id=f"dis-{n:05d}",
+        type=DESTINATION_DISABLED,
+        schema_version=1,
+        occurred_at=f"2026-12-06T08:{n // 60 % 60:02d}:{n % 60:02d}.500000Z",
+        correlation_id="c",
+        causation_id=None,
+        data={"destination_id": "crm", "form_id": "contact", "reason": "gone", "status_code": 410},
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
+
+
+def failure(n: int) -> RecordedEvent:
+    excerpt = "busy " + "x" * 500
+    return attempt(
+        n,
+        ok=False,
+        ms=3000,
+        status=503,
+        error="http_503",
+        excerpt=excerpt,
+        event_id=f"fail-{n:05d}",
+    )
+
+
+# An event: an attempt (ok or failing) or a disabling, at one of 40 instants.
+EVENTS = st.lists(
+    st.tuples(st.integers(0, 39), st.sampled_from(["ok", "fail", "gone"])).map(
+        lambda t: {"ok": attempt, "fail": failure, "gone": disabled}[t[1]](t[0])
+    ),
+    max_size=60,
+)
+
+
+@given(events=EVENTS, cuts=st.lists(st.integers(0, 60), max_size=5), seed=st.randoms())
+@settings(max_examples=150, deadline=None)
+def test_any_batching_repeats_or_order_of_the_events_folds_to_the_same_record(
+    events: list[RecordedEvent], cuts: list[int], seed: Any
+) -> None:
+    # Given the events folded in one go
+    once = merge(HealthRecord(), events)
+    # When they come again shuffled, some twice, in batches cut anywhere
+    again = events + events[: len(events) // 2]
+    seed.shuffle(again)
+    record = HealthRecord()
+    bounds = [0, *sorted(c for c in cuts if c <= len(again)), len(again)]
+    for start, end in itertools.pairwise(bounds):
+        record = merge(record, again[start:end])
+    # Then the record is the same: the newest attempts, errors and disabling win
+    assert record == once
+    assert len(once.recent) <= WINDOW
+    attempts = {(e.occurred_at, e.event_id) for e in events if e.type == DELIVERY_ATTEMPTED}
+    assert [e["event_id"] for e in once.recent] == [i for _, i in sorted(attempts)[-WINDOW:]]
+
+
+def test_the_summary_works_out_the_rate_latency_and_last_error() -> None:
+    record = merge(HealthRecord(), [attempt(1, ms=100), attempt(2, ms=300), failure(3)])
+    shown = summary(record)
+    assert shown["recent_attempts"] == 3 and shown["recent_succeeded"] == 2
+    assert shown["success_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert shown["latency_ms"] == {"p50": 300, "p95": 3000, "max": 3000}
+    assert shown["last_error"]["status_code"] == 503
+    assert shown["last_error"]["error_class"] == "http_503"
+    assert len(shown["last_error"]["response_excerpt"]) == 200  # an excerpt, not the body
+    assert shown["last_success_at"] == attempt(2).occurred_at
+    assert [e["event_id"] for e in shown["recent"]] == ["fail-00003", "ev-00002", "ev-00001"]
+    # And a destination never attempted says so, rather than 0% or 100%
+    empty = summary(None)
+    assert empty["success_rate"] is None and empty["latency_ms"] is None and empty["recent"] == []
+
+
+def test_an_error_pushed_out_of_the_window_is_still_the_last_error() -> None:
+    record = merge(HealthRecord(), [failure(1), *(attempt(n) for n in range(2, 2 + WINDOW))])
+    assert all(e["ok"] for e in record.recent)
+    assert record.last_error is not None and record.last_error["event_id"] == "fail-00001"
+
+
+class DestinationHealthContract:
+    """The behaviour every DestinationHealth back end must show."""
+
+    @pytest.fixture
+    def tenant(self) -> str:
+        return f"t{uuid.uuid4().hex[:12]}"
+
+    @pytest.fixture
+    def health(self) -> Iterator[DestinationHealth]:
+        raise NotImplementedError
+
+    def test_recorded_events_read_back_and_the_same_again_writes_nothing(
+        self, health: DestinationHealth, tenant: str
+    ) -> None:
+        assert health.record(tenant, "contact", "crm", [attempt(1), failure(2)]) is True
+        stored = health.get(tenant, "contact", "crm")
+        assert stored == merge(HealthRecord(), [attempt(1), failure(2)])
+        # The same records again (a stream batch retried): nothing to write
+        assert health.record(tenant, "contact", "crm", [failure(2), attempt(1)]) is False
+        assert health.record(tenant, "contact", "crm", [disabled(3)]) is True
+        assert health.get(tenant, "contact", "crm").disabled["reason"] == "gone"
+
+    def test_an_unknown_destination_has_empty_health(
+        self, health: DestinationHealth, tenant: str
+    ) -> None:
+        assert health.get(tenant, "contact", "crm") == HealthRecord()
+        assert health.for_form(tenant, "contact") == {}
+
+    def test_a_forms_health_is_its_destinations_only_and_the_tenants_only(
+        self, health: DestinationHealth, tenant: str
+    ) -> None:
+        health.record(tenant, "contact", "crm", [attempt(1)])
+        health.record(tenant, "contact", "mail", [failure(2)])
+        health.record(tenant, "contact-us", "crm", [attempt(3)])  # a form id it prefixes
+        health.record("other" + tenant, "contact", "crm", [attempt(4)])
+        found = health.for_form(tenant, "contact")
+        assert set(found) == {"crm", "mail"}
+        assert [e["event_id"] for e in found["crm"].recent] == ["ev-00001"]
+        assert found["mail"].last_error is not None
+
+    def test_two_writers_at_once_lose_neither_ones_events(
+        self, health: DestinationHealth, tenant: str
+    ) -> None:
+        # Given two stream batches folding different attempts of one destination at once
+        batches = [[attempt(n) for n in range(k, 40, 4)] for k in range(4)]
+        errors: list[BaseException] = []
+
+        def fold(events: list[RecordedEvent]) -> None:
+            try:
+                for event in events:
+                    health.record(tenant, "contact", "crm", [event])
+            except BaseException as exc:  # reported below, in the test's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=fold, args=(b,)) for b in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # Then every attempt is in (the newest WINDOW of them), none lost to a race
+        assert errors == []
+        kept = [e["event_id"] for e in health.get(tenant, "contact", "crm").recent]
+        assert kept == [f"ev-{n:05d}" for n in range(40 - WINDOW, 40)]
+
+
+class TestInMemoryDestinationHealth(DestinationHealthContract):
+    @pytest.fixture
+    def health(self) -> Iterator[DestinationHealth]:
+        yield InMemoryDestinationHealth()
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[TemplateAws]:
+    """The Views table of the template, on the emulated DynamoDB."""
+    with template_aws() as provisioned:
+        yield provisioned
+
+
+class TestDynamoDBDestinationHealth(DestinationHealthContract):
+    @pytest.fixture
+    def health(self, aws: TemplateAws) -> Iterator[DestinationHealth]:
+        yield DynamoDBDestinationHealth(aws.views_table, aws.dynamodb)
