@@ -1,4 +1,5 @@
-"""PUT/GET /v1/forms/{form_id}, GET .../versions/{n} and GET /v1/forms: a tenant's form registry."""
+"""PUT/GET /v1/forms/{form_id}, GET .../versions/{n}, GET .../compatibility and GET /v1/forms:
+a tenant's form registry."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from formrelay.registry.form_admin import (
     form_list,
     put_form,
     version_document,
+)
+from formrelay.registry.version_compatibility import (
+    parse_compatibility_query,
+    version_compatibility,
 )
 from formrelay.telemetry.tracing import traced
 
@@ -59,6 +64,17 @@ def get_version(form_id: str, version: str) -> Response[str]:
     logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
     return json_response(
         200, version_document(services().forms, principal.tenant_id, form_id, version)
+    )
+
+
+@app.get(FORM + "/compatibility")
+def compatibility(form_id: str) -> Response[str]:
+    """How two versions of the form compare under its mode (or the one asked), with witnesses."""
+    principal = caller(app)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id, form_id=form_id)
+    query = parse_compatibility_query(dict(app.current_event.query_string_parameters or {}))
+    return json_response(
+        200, version_compatibility(services().forms, principal.tenant_id, form_id, query)
     )
 
 

@@ -48,6 +48,7 @@ from formrelay.registry.errors import (
     CompatibilityUndecidedError,
     FormPutInvalidError,
     IncompatibleSchemaError,
+    InvalidCompatibilityQueryError,
     InvalidFormIdError,
     InvalidSchemaError,
     UnknownCompatibilityError,
@@ -108,6 +109,8 @@ ANSWERS: Mapping[type[FormrelayError], Answer] = {
     CompatibilityUndecidedError: Answer(
         409, "compatibility-undecided", "Compatibility cannot be decided"
     ),
+    # Comparing two versions
+    InvalidCompatibilityQueryError: _BAD_REQUEST,
     # Redelivery
     InvalidRedeliveryOptionsError: _BAD_REQUEST,
     DeliveryInProgressError: Answer(409, "delivery-in-progress", "Delivery in progress"),

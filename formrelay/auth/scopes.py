@@ -10,6 +10,8 @@ ALL_SCOPES = frozenset({SUBMIT, READ, AUDIT, ADMIN})
 
 # What an auditor reads, a reader may read too: search, status, history, verification.
 READ_OR_AUDIT = frozenset({READ, AUDIT})
+# A reader, who may read every payload already, may read the forms' schemas those payloads
+# follow (and how their versions compare): writes to the registry stay admin only.
 READ_OR_ADMIN = frozenset({READ, ADMIN})
 
 ROUTE_SCOPES: dict[str, frozenset[str]] = {
@@ -27,8 +29,9 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
     "POST /v1/forms/{form_id}/destinations/{destination_id}/enable": frozenset({ADMIN}),
     "GET /v1/forms": READ_OR_ADMIN,
     "PUT /v1/forms/{form_id}": frozenset({ADMIN}),
-    "GET /v1/forms/{form_id}": frozenset({ADMIN}),
-    "GET /v1/forms/{form_id}/versions/{version}": frozenset({ADMIN}),
+    "GET /v1/forms/{form_id}": READ_OR_ADMIN,
+    "GET /v1/forms/{form_id}/versions/{version}": READ_OR_ADMIN,
+    "GET /v1/forms/{form_id}/compatibility": READ_OR_ADMIN,
     "GET /v1/audit/events": frozenset({AUDIT}),
     "GET /v1/submissions/{submission_id}/verify": READ_OR_AUDIT,
     "GET /v1/submissions/{submission_id}/proof": READ_OR_AUDIT,

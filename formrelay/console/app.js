@@ -1,9 +1,11 @@
 // The console: reads its key from the link's fragment (#k=<key id>&s=<secret>&scopes=...),
 // drops the fragment from the address bar, keeps the secret in this tab's memory only, and
-// routes on the fragment afterwards (#/, #/submissions/<id>, #/destinations[/<form id>]).
+// routes on the fragment afterwards (#/, #/submissions/<id>, #/forms[/<id>] and
+// #/destinations[/<form id>]).
 
 import { connect } from "./api.js";
 import { renderDestinations } from "./destinations.js";
+import { renderForms } from "./forms.js";
 import {
   IN_FLIGHT,
   errorState,
@@ -46,23 +48,45 @@ function refreshLater(render, ms = REFRESH_MS) {
   timer = setTimeout(render, ms);
 }
 
-const list = { filters: { form_id: "", status: "" }, cursors: [null] };
+const NO_FILTERS = { form_id: "", status: "", since: "", until: "" };
+const list = { filters: { ...NO_FILTERS }, cursors: [null] };
+
+// A datetime-local value (the browser's local time, no zone) as the API's RFC 3339 instant.
+function instant(local) {
+  if (!local) return "";
+  const date = new Date(local);
+  return Number.isNaN(date.getTime()) ? local : date.toISOString();
+}
 
 async function renderList() {
   const mine = generation;
   const { filters, cursors } = list;
   try {
-    const page = await api.get("/v1/submissions", [
+    const query = [
       ["form_id", filters.form_id],
       ["status", filters.status],
+      ["since", instant(filters.since)],
+      ["until", instant(filters.until)],
       ["cursor", cursors[cursors.length - 1] || ""],
-    ]);
+    ];
+    let page;
+    let problem = null;
+    try {
+      page = await api.get("/v1/submissions", query);
+    } catch (error) {
+      // A filter the API refuses (a range that ends before it starts) is shown beside the
+      // filters, which stay usable; any other refusal is the page's.
+      if (error.status !== 400) throw error;
+      page = { submissions: [], next_cursor: null };
+      problem = error;
+    }
     if (mine !== generation) return;
     const focused = document.activeElement && document.activeElement.id;
     show(
       submissionsPage({
         filters,
         page,
+        problem,
         hasPrevious: cursors.length > 1,
         onFilter: (next) => {
           list.filters = next;
@@ -188,6 +212,9 @@ function route() {
     const draw = () =>
       renderDestinations({ api, scopes, formId, show, current: () => mine === generation, refresh: draw });
     draw();
+  } else if (/^#\/forms(\/|\?|$)/.test(location.hash)) {
+    const mine = generation;
+    renderForms({ api, scopes, show, isCurrent: () => mine === generation });
   } else renderList();
 }
 
@@ -196,7 +223,7 @@ async function useKey(key) {
   keyLabel.textContent = key.keyId;
   scopes = key.scopes;
   redeliveries.submissionId = null;
-  list.filters = { form_id: "", status: "" };
+  list.filters = { ...NO_FILTERS };
   list.cursors = [null];
 }
 

@@ -55,7 +55,12 @@ export function errorState(error) {
   return stateMessage("error", error.title || "Something went wrong", error.detail || String(error));
 }
 
-export function submissionsPage({ filters, page, onFilter, onPage, hasPrevious }) {
+function timeInput(id, name, value) {
+  // step 1: seconds too (datetime-local's default is minutes)
+  return el("input", { id, name, type: "datetime-local", step: "1", value });
+}
+
+export function submissionsPage({ filters, page, problem, onFilter, onPage, hasPrevious }) {
   const form = el("input", {
     id: "filter-form",
     name: "form_id",
@@ -72,6 +77,8 @@ export function submissionsPage({ filters, page, onFilter, onPage, hasPrevious }
       el("option", { value: s, text: s.replace("_", " "), selected: s === filters.status }),
     ),
   );
+  const since = timeInput("filter-since", "since", filters.since);
+  const until = timeInput("filter-until", "until", filters.until);
   const filterForm = el(
     "form",
     {
@@ -79,16 +86,27 @@ export function submissionsPage({ filters, page, onFilter, onPage, hasPrevious }
       role: "search",
       onsubmit: (event) => {
         event.preventDefault();
-        onFilter({ form_id: form.value.trim(), status: status.value });
+        onFilter({
+          form_id: form.value.trim(),
+          status: status.value,
+          since: since.value,
+          until: until.value,
+        });
       },
     },
     el("label", { for: "filter-form", text: "Form" }),
     form,
     el("label", { for: "filter-status", text: "Status" }),
     status,
+    el("label", { for: "filter-since", text: "Received from" }),
+    since,
+    el("label", { for: "filter-until", text: "until" }),
+    until,
     el("button", { type: "submit", text: "Filter" }),
   );
-  const body = page.submissions.length
+  const body = problem
+    ? stateMessage("error", problem.title || "Bad request", problem.detail || String(problem))
+    : page.submissions.length
     ? el(
         "table",
         { class: "submissions" },

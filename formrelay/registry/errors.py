@@ -86,3 +86,8 @@ class UnknownFormVersionError(UnknownFormError):
 
     def __init__(self) -> None:
         super().__init__("no such version of this form")
+
+
+class InvalidCompatibilityQueryError(FormrelayError):
+    """A compatibility read's query is malformed: versions missing, not numbers, or equal;
+    an unknown mode or parameter."""

@@ -756,6 +756,85 @@ ATTACKS += [
     ),
 ]
 
+# Two versions of a form compared: read or admin scope, a query of two distinct versions.
+COMPARE: dict[str, Any] = {**READ, "path": "/v1/forms/quiet/compatibility"}
+ATTACKS += [
+    a("compatibility without from", 400, PROBLEM, **COMPARE, query="to=1"),
+    a("compatibility without to", 400, PROBLEM, **COMPARE, query="from=1"),
+    a("compatibility of a version with itself", 400, PROBLEM, **COMPARE, query="from=1&to=1"),
+    a("compatibility from in exponent form", 400, PROBLEM, **COMPARE, query="from=1e0&to=2"),
+    a("compatibility from negative", 400, PROBLEM, **COMPARE, query="from=-1&to=1"),
+    a("compatibility from with a leading zero", 400, PROBLEM, **COMPARE, query="from=01&to=2"),
+    a(
+        "compatibility from in superscript digits",
+        400,
+        PROBLEM,
+        **COMPARE,
+        query="from=%C2%B2&to=1",
+    ),
+    a("compatibility to of 400 digits", 400, PROBLEM, **COMPARE, query=f"from=1&to={'9' * 400}"),
+    a("compatibility from empty", 400, PROBLEM, **COMPARE, query="from=&to=1"),
+    a(
+        "compatibility mode in lower case",
+        400,
+        PROBLEM,
+        **COMPARE,
+        query="from=1&to=2&mode=backward",
+    ),
+    a("compatibility mode empty", 400, PROBLEM, **COMPARE, query="from=1&to=2&mode="),
+    a(
+        "compatibility naming a tenant",
+        400,
+        PROBLEM,
+        **COMPARE,
+        query="from=1&to=2&tenant_id=rival",
+    ),
+    a("compatibility to a version there is not", 404, PROBLEM, **COMPARE, query="from=1&to=2"),
+    a(
+        "compatibility of a form id outside its pattern",
+        404,
+        PROBLEM,
+        **READ,
+        path="/v1/forms/Quiet/compatibility",
+        query="from=1&to=2",
+    ),
+    a(
+        "compatibility from repeated",
+        403,
+        GATEWAY,
+        **COMPARE,
+        query="from=1&to=2&from=3",
+    ),
+    a(
+        "another tenant compares a form's versions",
+        404,
+        PROBLEM,
+        **COMPARE,
+        query="from=1&to=2",
+        key="other_tenant",
+        extra=(("X-Fr-Tenant", "demo"),),
+    ),
+    a(
+        "submit-only key compares a form's versions",
+        403,
+        GATEWAY,
+        **COMPARE,
+        query="from=1&to=2",
+        key="submit_only",
+    ),
+    a("audit-only key lists the forms", 403, GATEWAY, **READ, path="/v1/forms", key="audit_only"),
+    a(
+        "read-only key registers a form",
+        403,
+        GATEWAY,
+        method="PUT",
+        path="/v1/forms/quiet",
+        body=EVIL_FORM,
+        key="read_only",
+        probe="/v1/forms/quiet",
+    ),
+]
+
 # One submission's record checked (verify) and proved (proof): read or audit scope.
 ATTACKS += (
     [
@@ -1025,7 +1104,11 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}},
         )
         keys = {"demo": (stack.demo["key_id"], stack.demo["secret"])}
-        for role, scope in (("read_only", scopes.READ), ("submit_only", scopes.SUBMIT)):
+        for role, scope in (
+            ("read_only", scopes.READ),
+            ("submit_only", scopes.SUBMIT),
+            ("audit_only", scopes.AUDIT),
+        ):
             key, secret = services.keys.create("demo", frozenset({scope}))
             keys[role] = (key.key_id, secret)
         revoked, secret = services.keys.create("demo", frozenset(scopes.ALL_SCOPES))

@@ -216,6 +216,38 @@ def _get_form_version(t: Tenants) -> None:
     assert "email" not in response.text
 
 
+COMPARED = "isolated-versions"  # a form of two versions: v2 requires the email v1 did not
+
+
+def _compatibility(t: Tenants) -> None:
+    # Given the owner's form whose v2 is not BACKWARD compatible (registered under NONE),
+    # and the other tenant's form of the same id, whose v2 is
+    services = t.stack.services()
+    required = {**OWNER_SCHEMA, "required": ["email"]}
+    for schema in (OWNER_SCHEMA, required):
+        register(services.forms, "demo", COMPARED, schema, "NONE")
+    for schema in ({"type": "object", "required": ["topic"]}, {"type": "object"}):
+        register(services.forms, t.intruder_tenant, COMPARED, schema)
+    query = {"from": "1", "to": "2", "mode": "BACKWARD"}
+    mine = t.owner.request("GET", f"/v1/forms/{COMPARED}/compatibility", query=query)
+    assert mine.status_code == 200 and mine.json()["compatible"] is False, mine.text
+    # Then the other tenant's key compares its own form, never the owner's
+    theirs = t.intruder.request(
+        "GET", f"/v1/forms/{COMPARED}/compatibility", query=query, headers=NAMES_THE_TENANT
+    )
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.json()["compatible"] is True and "email" not in theirs.text
+    # And gets 404 for a form only the owner has, tenant named in headers or the query
+    response = t.intruder.request(
+        "GET", f"/v1/forms/{FORM}/compatibility", query=query, headers=NAMES_THE_TENANT
+    )
+    _not_found(response)
+    named = t.intruder.request(
+        "GET", f"/v1/forms/{COMPARED}/compatibility", query={**query, "tenant_id": "demo"}
+    )
+    assert named.status_code == 400 and "email" not in named.text
+
+
 def _export(t: Tenants) -> None:
     def exported(client: FormrelayClient, **query: str) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
@@ -311,6 +343,7 @@ CASES: dict[str, Callable[[Tenants], None]] = {
     "PUT /v1/forms/{form_id}": _put_form,
     "GET /v1/forms/{form_id}": _get_form,
     "GET /v1/forms/{form_id}/versions/{version}": _get_form_version,
+    "GET /v1/forms/{form_id}/compatibility": _compatibility,
     "GET /v1/audit/events": _export,
     "GET /v1/submissions/{submission_id}/verify": _checked("verify"),
     "GET /v1/submissions/{submission_id}/proof": _checked("proof"),

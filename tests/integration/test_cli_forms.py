@@ -220,8 +220,20 @@ def test_a_missing_file_is_bad_input_and_a_key_without_admin_is_refused(
     )
     assert code == 2 and "cannot read" in err
 
-    code, _, err = run(capsys, "forms", "list", *registry.acme_reader)
+    # A reader may read the forms (it reads every payload already), never register one
+    code, _, err = run(
+        capsys,
+        "forms",
+        "put",
+        "c",
+        "--schema",
+        schema_file(tmp_path, CONTACT),
+        *registry.acme_reader,
+    )
     assert code == 1 and '"Forbidden"' in err
+    assert registry.services.forms.load("acme", "c") is None
+    code, _, err = run(capsys, "forms", "list", *registry.acme_reader)
+    assert code == 0, err
 
 
 def test_an_incompatible_schema_prints_every_reason_and_exits_1(

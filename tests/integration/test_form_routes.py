@@ -192,3 +192,55 @@ def test_registrations_at_once_each_get_their_own_version(tenant: str) -> None:
     assert sorted(s.get("required", ["-"])[0] for s in history.schemas[1:]) == [
         f"field{n}" for n in range(6)
     ]
+
+
+COMPATIBILITY = "GET /v1/forms/{form_id}/compatibility"
+
+
+def compare(tenant: str, query: str, form_id: str = "contact") -> tuple[int, Any]:
+    answer = load_handler("handlers.forms.handler")(
+        http_event(
+            COMPATIBILITY, f"/v1/forms/{form_id}/compatibility", tenant_id=tenant, query=query
+        ),
+        Context(),
+    )
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def test_two_versions_compare_under_the_forms_mode_or_the_one_asked(tenant: str) -> None:
+    # Given a form whose v2 requires a name (registered under NONE: not BACKWARD compatible)
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME, "compatibility": "NONE"})
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME_REQUIRED})
+
+    # Under the form's mode nothing is checked; under BACKWARD the change is refused, with
+    # the document v1 accepts and v2 refuses
+    assert compare(tenant, "from=1&to=2")[1]["compatible"] is True
+    status, verdict = compare(tenant, "from=1&to=2&mode=BACKWARD")
+    assert (status, verdict["mode"], verdict["form_compatibility"]) == (200, "BACKWARD", "NONE")
+    [found] = verdict["incompatibilities"]
+    assert (found["pointer"], found["accepted_by"], found["refused_by"]) == ("/required", 1, 2)
+    assert "name" not in found["witness"]
+    # The reverse way round is compatible: v1 accepts everything v2 does
+    assert compare(tenant, "from=2&to=1&mode=BACKWARD")[1]["compatible"] is True
+
+
+def test_a_malformed_comparison_is_a_400_problem(tenant: str) -> None:
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME})
+    for query in ("to=1", "from=1&to=1", "from=x&to=1", "from=1&to=2&mode=full", "from=1&to=2&x=1"):
+        status, problem = compare(tenant, query)
+        assert (status, problem["title"]) == (400, "Bad request"), query
+
+
+def test_another_tenants_form_and_a_missing_version_are_404(tenant: str) -> None:
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME, "compatibility": "NONE"})
+    send(tenant, PUT, "/v1/forms/contact", {"schema": NAME_REQUIRED})
+    other = f"o{uuid.uuid4().hex[:10]}"
+
+    status, problem = compare(other, "from=1&to=2")
+    assert (status, problem["detail"]) == (404, "no such form")
+    assert "name" not in json.dumps(problem)
+    assert compare(tenant, "from=1&to=3") == (
+        404,
+        compare(tenant, "from=3&to=1")[1],
+    )
+    assert compare(tenant, "from=1&to=3")[1]["detail"] == "no such version of this form"

@@ -19,6 +19,7 @@ from formrelay.auth.signing import (
 )
 from formrelay.domain import ids
 from formrelay.local.functions import load_handler
+from formrelay.registry import version_compatibility
 from formrelay.registry.schemas import schemas_root
 from formrelay.views import listing
 from tests.support.http_events import Context
@@ -141,6 +142,14 @@ def test_parameters_are_checked_as_the_handlers_check_them(document: dict[str, A
     assert parameters["ExportSince"]["required"] is True
     names = {p["name"] for p in parameters.values() if p["in"] == "query"}
     assert names >= listing.PARAMETERS
+    # Comparing two versions of a form: its query parameters and the modes there are
+    compared = _operations(document)["GET /v1/forms/{form_id}/compatibility"]["parameters"]
+    named = {parameters[p["$ref"].rsplit("/", 1)[-1]]["name"] for p in compared}
+    assert named == {"form_id"} | version_compatibility.PARAMETERS
+    assert parameters["CompatibilityMode"]["schema"]["enum"] == list(version_compatibility.MODES)
+    assert parameters["CompatibilityFrom"]["schema"]["pattern"].strip("^$") == (
+        version_compatibility.VERSION.pattern
+    )
     # The export names its cursor header and content type as the handler sends them
     ok = _operations(document)["GET /v1/audit/events"]["responses"]["200"]
     assert set(ok["headers"]) == {export.NEXT_CURSOR_HEADER}

@@ -221,7 +221,7 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
         "RetryAttemptFunction": [],
         "AdminFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi", "HttpApi"],
         "RedeliveryFunction": ["HttpApi"],
-        "FormsFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi"],
+        "FormsFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi", "HttpApi"],
         "ConsoleLinksFunction": ["HttpApi"],
         "ApiDescriptionFunction": ["HttpApi", "HttpApi", "HttpApi"],  # + the console's two
         "ReconcilerFunction": ["Schedule"],
@@ -520,6 +520,7 @@ def test_routes_sit_behind_the_request_signer(
         "GET /v1/audit/events",
         "GET /v1/forms",
         "GET /v1/forms/{form_id}",
+        "GET /v1/forms/{form_id}/compatibility",
         "GET /v1/forms/{form_id}/destinations",
         "GET /v1/forms/{form_id}/destinations/{destination_id}",
         "GET /v1/forms/{form_id}/versions/{version}",
