@@ -25,6 +25,8 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
     "GET /v1/forms/{form_id}": frozenset({ADMIN}),
     "GET /v1/forms/{form_id}/versions/{version}": frozenset({ADMIN}),
     "GET /v1/audit/events": frozenset({AUDIT}),
+    # The tenant's whole record against its anchors: an auditor's check, not a reader's.
+    "GET /v1/audit/verify": frozenset({AUDIT}),
     "GET /v1/submissions/{submission_id}/verify": READ_OR_AUDIT,
     "GET /v1/submissions/{submission_id}/proof": READ_OR_AUDIT,
     # A console link is a new key of the tenant: only an admin may make one.
