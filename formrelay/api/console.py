@@ -24,6 +24,7 @@ FILES: dict[str, str] = {
     "api.js": "text/javascript; charset=utf-8",
     "signing.js": "text/javascript; charset=utf-8",
     "views.js": "text/javascript; charset=utf-8",
+    "audit.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 

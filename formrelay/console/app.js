@@ -3,6 +3,7 @@
 // routes on the fragment afterwards (#/ and #/submissions/<id>).
 
 import { connect } from "./api.js";
+import { auditPage } from "./audit.js";
 import {
   IN_FLIGHT,
   errorState,
@@ -180,6 +181,7 @@ function route() {
   clearTimeout(timer);
   const match = location.hash.match(/^#\/submissions\/([^/]+)$/);
   if (match) renderSubmission(decodeURIComponent(match[1]));
+  else if (location.hash === "#/audit") show(auditPage({ api, scopes, keyId: keyLabel.textContent }));
   else renderList();
 }
 
