@@ -242,12 +242,15 @@ class _Walk:
     def _unanchored_step(self) -> None:
         """Check the streams of the next events of the window after the last anchor."""
         assert self.shards is not None
+        # The index read counts too: a stream with many events in the window costs reads
+        # of the index however few streams are new.
+        limit, self.budget = max(1, self.budget - 1), self.budget - 1
         page = self.service.events.tenant_events(
             self.query.tenant_id,
             since=self.fixed["tail_since"],
             until=self.fixed["until"],
             after=self.shards or None,
-            limit=max(1, self.budget),
+            limit=limit,
         )
         held = self._held()
         for event in page.events:

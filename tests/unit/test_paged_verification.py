@@ -36,10 +36,17 @@ class CountingEventStore(InMemoryEventStore):
     """The memory store, counting the streams read."""
 
     reads = 0
+    index_reads = 0
 
     def _load(self, stream: StreamId) -> list[RecordedEvent]:
         self.reads += 1
         return super()._load(stream)
+
+    def _index_range(
+        self, tenant_id: str, shard: int, lower: str, upper: str, limit: int
+    ) -> tuple[list[RecordedEvent], bool]:
+        self.index_reads += 1
+        return super()._index_range(tenant_id, shard, lower, upper, limit)
 
 
 class Record:
@@ -75,10 +82,12 @@ class Record:
         """Every page of the walk, each with the streams it read."""
         pages, cursor = [], None
         while True:
-            self.events.reads = 0
+            self.events.reads = self.events.index_reads = 0
             query = VerifyQuery(TENANT, since, limit, cursor)
             page = self.verification.page(query, now=rfc3339(self.clock.now())).to_dict()
-            pages.append({**page, "reads": self.events.reads})
+            pages.append(
+                {**page, "reads": self.events.reads, "index_reads": self.events.index_reads}
+            )
             cursor = page["next_cursor"]
             if cursor is None:
                 return pages
@@ -127,6 +136,16 @@ def test_an_untouched_record_verifies_at_any_page_size(record: Record, limit: in
 def test_each_page_reads_about_its_limit_of_streams(record: Record, limit: int) -> None:
     for page in record.pages(limit):
         assert page["reads"] <= limit + TENANT_INDEX_SHARDS
+
+
+def test_a_stream_with_many_unanchored_events_costs_index_reads_too(record: Record) -> None:
+    # Given sub_f with forty events after the last anchor (one stream: one stream read)
+    for version in range(1, 41):
+        record.append("sub_f", redelivery_requested, version)
+    pages = record.pages(2)
+    # Then each page reads the index a bounded number of times, and the walk still ends
+    assert all(page["index_reads"] <= 2 * TENANT_INDEX_SHARDS for page in pages)
+    assert found(pages) == set() and total(pages, "unanchored") == 3
 
 
 def _truncate(record: Record) -> None:
