@@ -137,6 +137,15 @@ class FormrelayClient:
             query["cursor"] = cursor
         return self.request("GET", "/v1/audit/events", query=query)
 
+    def audit_verify(
+        self, since: str | None = None, *, limit: int | None = None, cursor: str | None = None
+    ) -> httpx.Response:
+        """GET a page of the tenant's verification against its anchors; its next_cursor, if
+        not null, asks for the next page."""
+        query = {"since": since, "limit": None if limit is None else str(limit), "cursor": cursor}
+        sent = {name: value for name, value in query.items() if value is not None}
+        return self.request("GET", "/v1/audit/verify", query=sent)
+
     def list_submissions(self, **query: str) -> httpx.Response:
         """GET a page of the tenant's submissions, newest first: filters form_id, status,
         since, until; limit and the cursor of the page before."""

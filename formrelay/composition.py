@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from formrelay.audit.anchor_store import AnchorStore
     from formrelay.audit.anchoring import Anchoring
     from formrelay.audit.heads import AnchoredHeads
+    from formrelay.audit.paged_verification import TenantVerification
     from formrelay.auth.keys import KeyDirectory
     from formrelay.auth.nonces import NonceStore
     from formrelay.auth.rate_limits import RateLimiter
@@ -270,6 +271,15 @@ class Services:
             anchors=self.anchor_store,
             heads=self.anchored_heads,
             clock=self.clock,
+        )
+
+    @cached_property
+    def tenant_verification(self) -> TenantVerification:
+        """The use case that checks a tenant's whole record against its anchors, by pages."""
+        from formrelay.audit.paged_verification import TenantVerification
+
+        return TenantVerification(
+            events=self.events, anchors=self.anchor_store, cursors=self.cursors
         )
 
     @cached_property

@@ -1,4 +1,5 @@
 """GET /v1/audit/events: every event of the tenant in a time window, as NDJSON, page by page;
+GET /v1/audit/verify: the tenant's whole record checked against its anchors, page by page;
 GET /v1/submissions/{id}/verify and /proof: one submission's record checked against its
 chain and its anchor, and the Merkle proof that its anchor holds it."""
 
@@ -17,7 +18,9 @@ from formrelay.audit.export import (
     export_page,
     parse_export_query,
 )
+from formrelay.audit.paged_verification import parse_verify_query
 from formrelay.audit.proofs import SubmissionRecord
+from formrelay.auth.signing import has_repeated_key
 from formrelay.composition import services
 from formrelay.domain.clock import rfc3339
 from formrelay.telemetry.tracing import traced
@@ -45,6 +48,21 @@ def export() -> Response[str]:
         body=page.ndjson(),
         headers={NEXT_CURSOR_HEADER: page.next_cursor} if page.next_cursor else None,
     )
+
+
+@app.get("/v1/audit/verify")
+def verify_tenant() -> Response[str]:
+    """A page of the tenant's verification: what it checked, what failed, the next cursor."""
+    principal = caller(app)
+    logger.thread_safe_append_keys(tenant_id=principal.tenant_id)
+    event = app.current_event
+    query = parse_verify_query(
+        principal.tenant_id,
+        dict(event.query_string_parameters or {}),
+        repeated=has_repeated_key(event.raw_query_string or ""),
+    )
+    page = services().tenant_verification.page(query, now=rfc3339(services().clock.now()))
+    return json_response(200, page.to_dict())
 
 
 def _record() -> SubmissionRecord:

@@ -26,6 +26,7 @@ FILES: dict[str, str] = {
     "views.js": "text/javascript; charset=utf-8",
     "forms.js": "text/javascript; charset=utf-8",
     "destinations.js": "text/javascript; charset=utf-8",
+    "audit.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 

@@ -22,7 +22,7 @@ from typing import Any
 from formrelay.audit.anchors import Anchor
 from formrelay.audit.errors import AnchorDocumentError
 from formrelay.audit.heads import AnchoredHead
-from formrelay.audit.verification import verify_stream
+from formrelay.audit.verification import STREAM_DELETED, BadLink, verify_stream
 from formrelay.domain.events import AUDIT_ANCHORED, LEDGER_STREAM, RecordedEvent, StreamId
 
 Streams = Callable[[str], list[RecordedEvent]]  # submission id -> its events ([] if none)
@@ -98,22 +98,39 @@ def verify_tenant(
             if head.submission_id in reported:
                 continue
             events = stream(head.submission_id)
-            if not events:
-                reason = f"stream deleted: anchor {anchor.anchor_id} took in version {head.version}"
-            else:
-                anchored = AnchoredHead(
-                    head.submission_id, head.version, head.hash, anchor.anchor_id, index
-                )
-                result = verify_stream(
-                    events, anchored=anchored, stream=StreamId(tenant_id, head.submission_id)
-                )
-                if result.first_bad is None:
-                    continue
-                reason = f"version {result.first_bad.version}: {result.first_bad.reason}"
+            bad = check_anchored_head(tenant_id, anchor, index, events)
+            if bad is None:
+                continue
+            reason = f"version {bad.version}: {bad.reason}" if events else bad.reason
             verdict.findings.append(Finding("stream", head.submission_id, reason))
             reported.add(head.submission_id)
     verdict.streams = len(checked)
     return verdict
+
+
+def check_anchored_head(
+    tenant_id: str, anchor: Anchor, index: int, events: list[RecordedEvent]
+) -> BadLink | None:
+    """The first bad link of a stream (its events as stored) against the head that `anchor`
+    took in as its leaf `index`, and along its chain; None when it verifies."""
+    head = anchor.heads[index]
+    if not events:
+        return BadLink(
+            1, f"{STREAM_DELETED}: anchor {anchor.anchor_id} took in version {head.version}"
+        )
+    anchored = AnchoredHead(head.submission_id, head.version, head.hash, anchor.anchor_id, index)
+    return verify_stream(
+        events, anchored=anchored, stream=StreamId(tenant_id, head.submission_id)
+    ).first_bad
+
+
+def check_anchors(
+    tenant_id: str, objects: Mapping[int, bytes], ledger: Iterable[RecordedEvent]
+) -> tuple[list[Anchor], list[Finding]]:
+    """The tenant's readable anchors in order, and what is wrong with the anchors themselves
+    (gaps, altered objects, broken links, disagreements with the ledger)."""
+    verdict = TenantVerdict(tenant_id)
+    return _anchors(tenant_id, objects, ledger, verdict), verdict.findings
 
 
 def _anchors(

@@ -33,6 +33,8 @@ ROUTE_SCOPES: dict[str, frozenset[str]] = {
     "GET /v1/forms/{form_id}/versions/{version}": READ_OR_ADMIN,
     "GET /v1/forms/{form_id}/compatibility": READ_OR_ADMIN,
     "GET /v1/audit/events": frozenset({AUDIT}),
+    # The tenant's whole record against its anchors: an auditor's check, not a reader's.
+    "GET /v1/audit/verify": frozenset({AUDIT}),
     "GET /v1/submissions/{submission_id}/verify": READ_OR_AUDIT,
     "GET /v1/submissions/{submission_id}/proof": READ_OR_AUDIT,
     # A console link is a new key of the tenant: only an admin may make one.

@@ -36,7 +36,7 @@ export async function connect(keyId, secret) {
   const base = basePath();
   const encoder = new TextEncoder();
 
-  async function request(method, path, { query = [], json } = {}) {
+  async function request(method, path, { query = [], json, signal, text = false } = {}) {
     const { raw, canonical } = encodeQuery(query.filter(([, v]) => v !== "" && v != null));
     const body = json === undefined ? new Uint8Array() : encoder.encode(JSON.stringify(json));
     const contentType = json === undefined ? "" : "application/json";
@@ -57,15 +57,20 @@ export async function connect(keyId, secret) {
       credentials: "omit",
       cache: "no-store",
       referrerPolicy: "no-referrer",
+      signal,
     });
     if (!response.ok) {
       throw await refusal(response);
     }
+    if (text) return { text: await response.text(), headers: response.headers };
     return response.json();
   }
 
+  // options.signal (an AbortSignal) cancels the request; getText answers the body as text
+  // with the response's headers (the export's NDJSON and its next cursor).
   return {
-    get: (path, query) => request("GET", path, { query }),
+    get: (path, query, { signal } = {}) => request("GET", path, { query, signal }),
+    getText: (path, query, { signal } = {}) => request("GET", path, { query, signal, text: true }),
     post: (path, json) => request("POST", path, { json }),
   };
 }

@@ -1,9 +1,10 @@
 // The console: reads its key from the link's fragment (#k=<key id>&s=<secret>&scopes=...),
 // drops the fragment from the address bar, keeps the secret in this tab's memory only, and
-// routes on the fragment afterwards (#/, #/submissions/<id>, #/forms[/<id>] and
-// #/destinations[/<form id>]).
+// routes on the fragment afterwards (#/, #/submissions/<id>, #/forms[/<id>],
+// #/destinations[/<form id>] and #/audit).
 
 import { connect } from "./api.js";
+import { auditPage } from "./audit.js";
 import { renderDestinations } from "./destinations.js";
 import { renderForms } from "./forms.js";
 import {
@@ -206,6 +207,7 @@ function route() {
   const match = location.hash.match(/^#\/submissions\/([^/]+)$/);
   const destinations = location.hash.match(/^#\/destinations(?:\/([^/]+))?$/);
   if (match) renderSubmission(decodeURIComponent(match[1]));
+  else if (location.hash === "#/audit") show(auditPage({ api, scopes, keyId: keyLabel.textContent }));
   else if (destinations) {
     const mine = generation;
     const formId = destinations[1] ? decodeURIComponent(destinations[1]) : null;

@@ -835,6 +835,60 @@ ATTACKS += [
     ),
 ]
 
+# The tenant's record verified page by page: the audit scope only, its own parameters and
+# cursors. A repeated parameter never reaches the route: the signature refuses it (403).
+VERIFY: dict[str, Any] = {**READ, "path": "/v1/audit/verify"}
+ATTACKS += [
+    a("read-only key verifies the tenant", 403, GATEWAY, **VERIFY, key="read_only"),
+    a("submit-only key verifies the tenant", 403, GATEWAY, **VERIFY, key="submit_only"),
+    a("verify since without a zone", 400, PROBLEM, **VERIFY, query="since=2000-01-01T00:00:00"),
+    a("verify since of words", 400, PROBLEM, **VERIFY, query="since=last%20week"),
+    a(
+        "verify since in superscript digits",
+        400,
+        PROBLEM,
+        **VERIFY,
+        query="since=%C2%B2%C2%B2%C2%B2%C2%B2-01-01T00:00:00Z",
+    ),
+    a("verify limit of 0", 400, PROBLEM, **VERIFY, query="limit=0"),
+    a("verify limit of 501", 400, PROBLEM, **VERIFY, query="limit=501"),
+    a("verify limit superscript two", 400, PROBLEM, **VERIFY, query="limit=%C2%B2"),
+    a("verify naming a tenant", 400, PROBLEM, **VERIFY, query="tenant_id=rival"),
+    a("verify with an until", 400, PROBLEM, **VERIFY, query="until=2099-01-01T00:00:00Z"),
+    a("verify with an empty cursor", 400, PROBLEM, **VERIFY, query="cursor="),
+    a("verify cursor of garbage", 400, PROBLEM, **VERIFY, query="cursor=garbage"),
+    a("verify cursor edited", 400, PROBLEM, **VERIFY, query="cursor={edited_verify_cursor}"),
+    a(
+        "verify cursor of another since",
+        400,
+        PROBLEM,
+        **VERIFY,
+        query="since=2000-01-02T00:00:00Z&cursor={own_verify_cursor}",
+    ),
+    a("verify with an export cursor", 400, PROBLEM, **VERIFY, query="cursor={own_export_cursor}"),
+    a(
+        "export with a verify cursor",
+        400,
+        PROBLEM,
+        **EXPORT,
+        query=SINCE + "&cursor={own_verify_cursor}",
+    ),
+    a(
+        "another tenant's verify cursor",
+        400,
+        PROBLEM,
+        **VERIFY,
+        query="cursor={other_tenant_verify_cursor}",
+    ),
+    a(
+        "verify parameter repeated",
+        403,
+        GATEWAY,
+        **VERIFY,
+        query="limit=1&limit=500",
+    ),
+]
+
 # One submission's record checked (verify) and proved (proof): read or audit scope.
 ATTACKS += (
     [
@@ -1140,6 +1194,7 @@ def _cursors(stack: RunningStack, other: FormrelayClient) -> dict[str, str]:
     own = _next_cursor(stack, stack.client(), {"status": "delivered", "form_id": "quiet"})
     theirs = _next_cursor(stack, other, {"status": "delivered", "form_id": "contact"})
     own_export = _next_export_cursor(stack.client())
+    own_verify = _next_verify_cursor(stack.client())
     return {
         "own_cursor": own,
         "edited_cursor": _edited(own),
@@ -1148,6 +1203,9 @@ def _cursors(stack: RunningStack, other: FormrelayClient) -> dict[str, str]:
         "own_export_cursor": own_export,
         "edited_export_cursor": _edited(own_export),
         "other_tenant_export_cursor": _next_export_cursor(other),
+        "own_verify_cursor": own_verify,
+        "edited_verify_cursor": _edited(own_verify),
+        "other_tenant_verify_cursor": _next_verify_cursor(other),
     }
 
 
@@ -1163,6 +1221,13 @@ def _next_export_cursor(client: FormrelayClient) -> str:
     answer = client.audit_events("2000-01-01T00:00:00Z", limit=1)
     assert answer.status_code == 200, answer.text
     return answer.headers["x-fr-next-cursor"]
+
+
+def _next_verify_cursor(client: FormrelayClient) -> str:
+    """The cursor of the second page of a tenant's verification, one stream a page."""
+    answer = client.audit_verify(limit=1)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["next_cursor"])
 
 
 def _next_cursor(stack: RunningStack, client: FormrelayClient, query: dict[str, str]) -> str:

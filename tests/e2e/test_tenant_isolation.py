@@ -288,6 +288,72 @@ def _export(t: Tenants) -> None:
     assert stolen.status_code == 400 and t.submission_id not in stolen.text
 
 
+def _verified(client: FormrelayClient, **headers: str) -> list[dict[str, Any]]:
+    """Every finding of a tenant's verification, page after page (three streams a page)."""
+    findings: list[dict[str, Any]] = []
+    query = {"limit": "3"}
+    while True:
+        answer = client.request("GET", "/v1/audit/verify", query=query, headers=headers)
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        findings += page["findings"]
+        if page["next_cursor"] is None:
+            return findings
+        query["cursor"] = page["next_cursor"]
+
+
+def _tampered(t: Tenants, tenant_id: str, submission_id: str) -> Callable[[], None]:
+    """The stream's first event edited in the table; what puts it back."""
+    dynamodb, table = t.stack.dynamodb(), t.stack.table("EventsTable")
+    key = {"pk": {"S": f"T#{tenant_id}#S#{submission_id}"}, "sk": {"S": "V#0000000001"}}
+    original = dynamodb.get_item(TableName=table, Key=key)["Item"]["data"]
+
+    def put(value: dict[str, str]) -> None:
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #d = :d",
+            ExpressionAttributeNames={"#d": "data"},
+            ExpressionAttributeValues={":d": value},
+        )
+
+    data = json.loads(original["S"])
+    data["payload"]["forged"] = True
+    put({"S": json.dumps(data, separators=(",", ":"))})
+    return lambda: put(original)
+
+
+def _verify_tenant(t: Tenants) -> None:
+    # Given a stream of each tenant, once both are in their tenant's verification
+    mine = t.owner.submit(FORM, {"email": "verify-owner@example.com"}).json()["submission_id"]
+    theirs = t.intruder.submit("contact", {"topic": "verify"}).json()["submission_id"]
+    t.stack.wait_for(
+        lambda: (
+            t.owner.status(mine).status_code == 200 and t.intruder.status(theirs).status_code == 200
+        ),
+        what="both submissions recorded",
+    )
+    assert _verified(t.owner) == [] and _verified(t.intruder) == []
+    # When the other tenant's stream is edited, only its own verdict names it (tenant ids in
+    # headers or not); and the same the other way round
+    for tenant_id, submission_id, own, other in (
+        (t.intruder_tenant, theirs, t.intruder, t.owner),
+        ("demo", mine, t.owner, t.intruder),
+    ):
+        restore = _tampered(t, tenant_id, submission_id)
+        try:
+            assert [f["id"] for f in _verified(own)] == [submission_id]
+            for headers in ({}, NAMES_THE_TENANT):
+                assert _verified(other, **headers) == []
+        finally:
+            restore()
+    # And one tenant's cursor opens nothing of the other's walk
+    first = t.owner.audit_verify(limit=1)
+    assert first.status_code == 200 and first.json()["next_cursor"], first.text
+    stolen = t.intruder.audit_verify(limit=1, cursor=first.json()["next_cursor"])
+    assert stolen.status_code == 400 and mine not in stolen.text
+
+
 def _console_link(t: Tenants) -> None:
     # A link asked for naming the owner (in headers; a body naming it is refused) is a key
     # of the asker's own tenant: it opens nothing of the owner's.
@@ -345,6 +411,7 @@ CASES: dict[str, Callable[[Tenants], None]] = {
     "GET /v1/forms/{form_id}/versions/{version}": _get_form_version,
     "GET /v1/forms/{form_id}/compatibility": _compatibility,
     "GET /v1/audit/events": _export,
+    "GET /v1/audit/verify": _verify_tenant,
     "GET /v1/submissions/{submission_id}/verify": _checked("verify"),
     "GET /v1/submissions/{submission_id}/proof": _checked("proof"),
     "POST /v1/console-links": _console_link,

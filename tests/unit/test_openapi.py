@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from formrelay.audit import export
+from formrelay.audit import export, paged_verification
 from formrelay.auth.scopes import PUBLIC_ROUTES, ROUTE_SCOPES
 from formrelay.auth.signing import (
     CONTENT_SHA256_HEADER,
@@ -140,6 +140,12 @@ def test_parameters_are_checked_as_the_handlers_check_them(document: dict[str, A
     assert parameters["ExportLimit"]["schema"]["maximum"] == export.MAX_LIMIT
     assert parameters["ExportLimit"]["schema"]["default"] == export.DEFAULT_LIMIT
     assert parameters["ExportSince"]["required"] is True
+    assert parameters["VerifyLimit"]["schema"]["maximum"] == paged_verification.MAX_LIMIT
+    assert parameters["VerifyLimit"]["schema"]["default"] == paged_verification.DEFAULT_LIMIT
+    verify = _operations(document)["GET /v1/audit/verify"]["parameters"]
+    assert {parameters[p["$ref"].rsplit("/", 1)[-1]]["name"] for p in verify} == (
+        paged_verification.PARAMETERS
+    )
     names = {p["name"] for p in parameters.values() if p["in"] == "query"}
     assert names >= listing.PARAMETERS
     # Comparing two versions of a form: its query parameters and the modes there are

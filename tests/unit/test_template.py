@@ -76,7 +76,8 @@ ADAPTERS: dict[str, set[str]] = {
     "AuthorizerFunction": {"keys", "nonces"},
     "IngestFunction": HTTP | {"forms", "events"},
     "QueryFunction": HTTP | {"listing", "events"},
-    "AuditFunction": HTTP | {"events", "cursors", "anchored_heads", "anchor_store"},
+    "AuditFunction": HTTP
+    | {"events", "cursors", "anchored_heads", "anchor_store", "tenant_verification"},
     "AnchorFunction": {"tenants", "anchoring"},
     "StatusViewFunction": {"events", "statuses", "destination_health"},
     "DispatcherFunction": {"delivery_queue"},
@@ -212,7 +213,7 @@ def test_events_of_each_function(functions: dict[str, FunctionSpec]) -> None:
         "AuthorizerFunction": [],
         "IngestFunction": ["HttpApi"],
         "QueryFunction": ["HttpApi", "HttpApi", "HttpApi"],
-        "AuditFunction": ["HttpApi", "HttpApi", "HttpApi"],
+        "AuditFunction": ["HttpApi", "HttpApi", "HttpApi", "HttpApi"],
         "AnchorFunction": ["Schedule"],
         "StatusViewFunction": ["DynamoDB"],
         "DispatcherFunction": ["DynamoDB"],
@@ -518,6 +519,7 @@ def test_routes_sit_behind_the_request_signer(
     assert sorted(r.route_key for r in signed) == [
         "DELETE /v1/forms/{form_id}/destinations/{destination_id}",
         "GET /v1/audit/events",
+        "GET /v1/audit/verify",
         "GET /v1/forms",
         "GET /v1/forms/{form_id}",
         "GET /v1/forms/{form_id}/compatibility",
