@@ -24,6 +24,7 @@ from tests.e2e.conftest import RunningStack, running_stack
 
 AUDIT = frozenset({"read", "audit"})
 SUBMISSIONS = 12
+LONG_EXPORT_SUBMISSIONS = 150
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +147,18 @@ def test_an_export_downloads_the_windows_events_as_ndjson(
 def test_a_long_export_shows_its_progress_and_cancel_stops_it_at_once(
     stack: RunningStack, browser: webdriver.Chrome
 ) -> None:
+    # Given enough events that a one-event-a-page export takes a while (the local stack
+    # answers a page in a few milliseconds: two dozen pages are over before a look)
+    client = stack.client()
+    for n in range(LONG_EXPORT_SUBMISSIONS):
+        answer = client.submit(
+            stack.demo["form_id"],
+            {"name": f"Long {n}", "email": f"long{n}@example.com", "message": "More"},
+        )
+        assert answer.status_code == 202, answer.text
     open_audit(browser, stack, AUDIT)
     fill(browser, "export-since", "2000-01-01T00:00:00Z")
-    fill(browser, "export-limit", "1")  # one event a page: dozens of pages
+    fill(browser, "export-limit", "1")  # one event a page: hundreds of pages
     sent_requests(browser)
     browser.find_element(By.ID, "export-start").click()
     # While it runs: the progress bar, the pages so far, and Cancel enabled

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -295,7 +296,11 @@ def listed(browser: webdriver.Chrome, expected: set[str], absent: set[str]) -> N
         }
         return expected <= ids and not ids & absent
 
-    WebDriverWait(browser, WAIT_SECONDS).until(shown, f"{expected} listed without {absent}")
+    # The list redraws itself while a submission is in flight: a row read as it is
+    # replaced is read again at the next poll
+    WebDriverWait(
+        browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(shown, f"{expected} listed without {absent}")
 
 
 def test_the_time_range_narrows_the_submissions_list(
