@@ -7,6 +7,14 @@ event id), the newest failure and success, and the newest disabling. Merging the
 events again, or in any order or batching, gives the same record: stream records come
 at least once. A merge that changes nothing writes nothing.
 
+Every batch of attempts writes its destinations' records, so a record is kept small: the
+recent attempts without their response excerpts (only the last error keeps one), stored
+as rows rather than objects and zlib-compressed into one binary attribute, as AWS's
+DynamoDB guidance has it for large attribute values. A full window with a proxy's 503
+page as its last error stays under 1 KB, one write unit
+(`test_a_full_record_is_one_write_unit`); an error excerpt of 200 random characters may
+make it two. The first read of a fold is eventually consistent (half a read unit).
+
 The logic lives here; back ends implement three hooks (`_read`, `_write_if`, `_for_form`):
 `DynamoDBDestinationHealth` below (one item per destination in its form's health
 partition of the Views table, apart from the tenant's catalogue partition so that
@@ -17,7 +25,10 @@ tests/integration/test_destination_health_contract.py.
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +48,7 @@ if TYPE_CHECKING:
 WINDOW = 20  # attempts kept: the "recent" of the success rate and latency
 EXCERPT_LENGTH = 200
 MAX_TRIES = 10  # concurrent batches for one destination: read, merge and write again
+BACKOFF_SECONDS = 0.005  # before the n-th try again, a random wait up to this times 2**n
 
 
 class HealthContentionError(FormrelayError):
@@ -53,22 +65,21 @@ class HealthRecord:
     disabled: dict[str, Any] | None = None
     revision: int = field(default=0, compare=False)
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "recent": list(self.recent),
-                "last_success_at": self.last_success_at,
-                "last_error": self.last_error,
-                "disabled": self.disabled,
-            },
-            sort_keys=True,
-        )
+    def encode(self) -> bytes:
+        """The stored form: compact rows, compressed."""
+        document = {
+            "recent": [[e[name] for name in ROW] for e in self.recent],
+            "last_success_at": self.last_success_at,
+            "last_error": self.last_error,
+            "disabled": self.disabled,
+        }
+        return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 9)
 
     @classmethod
-    def from_json(cls, text: str, revision: int) -> HealthRecord:
-        data = json.loads(text)
+    def decode(cls, stored: bytes, revision: int) -> HealthRecord:
+        data = json.loads(zlib.decompress(stored))
         return cls(
-            recent=tuple(data["recent"]),
+            recent=tuple(_attempt(dict(zip(ROW, row, strict=True))) for row in data["recent"]),
             last_success_at=data["last_success_at"],
             last_error=data["last_error"],
             disabled=data["disabled"],
@@ -76,18 +87,34 @@ class HealthRecord:
         )
 
 
+# What the stored rows of `recent` hold, in order (`ok` is worked out from the outcome)
+ROW = ("event_id", "at", "outcome", "duration_ms", "status_code", "error_class")
+
+
+def _attempt(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "ok": entry["outcome"] == "succeeded"}
+
+
 def attempt_entry(event: RecordedEvent) -> dict[str, Any]:
     """One attempt as the health record keeps it: small, keyed by its event id."""
     data = event.data
-    excerpt = data.get("response_excerpt")
+    return _attempt(
+        {
+            "event_id": event.event_id,
+            "at": event.occurred_at,
+            "outcome": data["outcome"],
+            "duration_ms": data["duration_ms"],
+            "status_code": data.get("status_code"),
+            "error_class": data.get("error_class"),
+        }
+    )
+
+
+def error_entry(event: RecordedEvent) -> dict[str, Any]:
+    """A failed attempt as the last error: the attempt with the start of the response."""
+    excerpt = event.data.get("response_excerpt")
     return {
-        "event_id": event.event_id,
-        "at": event.occurred_at,
-        "ok": data["outcome"] == "succeeded",
-        "outcome": data["outcome"],
-        "duration_ms": data["duration_ms"],
-        "status_code": data.get("status_code"),
-        "error_class": data.get("error_class"),
+        **attempt_entry(event),
         "response_excerpt": excerpt[:EXCERPT_LENGTH] if excerpt else None,
     }
 
@@ -109,7 +136,7 @@ def merge(record: HealthRecord, events: Iterable[RecordedEvent]) -> HealthRecord
             if entry["ok"]:
                 last_success_at = max(filter(None, (last_success_at, entry["at"])))
             else:
-                last_error = _newest(last_error, entry)
+                last_error = _newest(last_error, error_entry(event))
         elif event.type == DESTINATION_DISABLED:
             disabled = _newest(
                 disabled,
@@ -164,26 +191,34 @@ class DestinationHealth(ABC):
         self, tenant_id: str, form_id: str, destination_id: str, events: Sequence[RecordedEvent]
     ) -> bool:
         """Fold these events into the destination's health; whether anything was written."""
-        for _ in range(MAX_TRIES):
-            current = self._read(tenant_id, form_id, destination_id)
+        for tried in range(MAX_TRIES):
+            # A first read may be stale (half the read units): a stale record's revision
+            # refuses the write, and the reads after are strongly consistent. A stale record
+            # the events change nothing in is no harm: the merge is a join, so neither would
+            # they change the newer one it is behind.
+            current = self._read(tenant_id, form_id, destination_id, consistent=tried > 0)
             merged = merge(current, events)
             if merged == current:
                 return False
             if self._write_if(tenant_id, form_id, destination_id, merged, current.revision):
                 return True
+            # Writers that met keep meeting unless they part: full jitter
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**tried))
         raise HealthContentionError(f"health of {destination_id} kept changing")
 
     def get(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
         """One destination's health (empty when nothing was attempted yet)."""
-        return self._read(tenant_id, form_id, destination_id)
+        return self._read(tenant_id, form_id, destination_id, consistent=True)
 
     def for_form(self, tenant_id: str, form_id: str) -> dict[str, HealthRecord]:
         """The health of each of a form's destinations that has any, by destination id."""
         return self._for_form(tenant_id, form_id)
 
     @abstractmethod
-    def _read(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
-        """The stored record (strongly consistent) with its revision, or an empty one (0)."""
+    def _read(
+        self, tenant_id: str, form_id: str, destination_id: str, *, consistent: bool
+    ) -> HealthRecord:
+        """The stored record with its revision, or an empty one (0)."""
 
     @abstractmethod
     def _write_if(
@@ -236,11 +271,13 @@ class DynamoDBDestinationHealth(ViewsTableAdapter, DestinationHealth):
             "sk": {"S": vk.health_sk(destination_id)},
         }
 
-    def _read(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
+    def _read(
+        self, tenant_id: str, form_id: str, destination_id: str, *, consistent: bool
+    ) -> HealthRecord:
         item = self.dynamodb.get_item(
             TableName=self.views_table,
             Key=self._key(tenant_id, form_id, destination_id),
-            ConsistentRead=True,
+            ConsistentRead=consistent,
         ).get("Item")
         return HealthRecord() if item is None else _from_item(item)
 
@@ -257,12 +294,10 @@ class DynamoDBDestinationHealth(ViewsTableAdapter, DestinationHealth):
                 TableName=self.views_table,
                 Item={
                     **self._key(tenant_id, form_id, destination_id),
+                    # the tenant, form and destination are in the key: nothing else
                     "kind": {"S": "destination_health"},
-                    "tenant_id": {"S": tenant_id},
-                    "form_id": {"S": form_id},
-                    "destination_id": {"S": destination_id},
                     "revision": {"N": str(revision + 1)},
-                    "health": {"S": record.to_json()},
+                    "health": {"B": record.encode()},
                 },
                 # read as revision 0: nothing was stored, and nothing may be since
                 ConditionExpression="attribute_not_exists(pk) OR revision = :revision",
@@ -283,25 +318,28 @@ class DynamoDBDestinationHealth(ViewsTableAdapter, DestinationHealth):
             ExpressionAttributeValues={":pk": {"S": vk.health_pk(tenant_id, form_id)}},
         ):
             for item in page["Items"]:
-                found[item["destination_id"]["S"]] = _from_item(item)
+                destination_id = item["sk"]["S"].removeprefix(vk.health_sk(""))
+                found[destination_id] = _from_item(item)
         return found
 
 
 def _from_item(item: dict[str, Any]) -> HealthRecord:
-    return HealthRecord.from_json(item["health"]["S"], int(item["revision"]["N"]))
+    return HealthRecord.decode(item["health"]["B"], int(item["revision"]["N"]))
 
 
 class InMemoryDestinationHealth(DestinationHealth):
     """Health records in a dict keyed by tenant, form and destination."""
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, str, str], tuple[str, int]] = {}
+        self._items: dict[tuple[str, str, str], tuple[bytes, int]] = {}
         self._lock = threading.Lock()
 
-    def _read(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
+    def _read(
+        self, tenant_id: str, form_id: str, destination_id: str, *, consistent: bool
+    ) -> HealthRecord:
         with self._lock:
             stored = self._items.get((tenant_id, form_id, destination_id))
-        return HealthRecord() if stored is None else HealthRecord.from_json(*stored)
+        return HealthRecord() if stored is None else HealthRecord.decode(*stored)
 
     def _write_if(
         self,
@@ -316,14 +354,14 @@ class InMemoryDestinationHealth(DestinationHealth):
             stored = self._items.get(key)
             if (stored[1] if stored else 0) != revision:
                 return False
-            self._items[key] = (record.to_json(), revision + 1)
+            self._items[key] = (record.encode(), revision + 1)
         return True
 
     def _for_form(self, tenant_id: str, form_id: str) -> dict[str, HealthRecord]:
         with self._lock:
             items = dict(self._items)
         return {
-            d: HealthRecord.from_json(*stored)
+            d: HealthRecord.decode(*stored)
             for (t, f, d), stored in items.items()
             if (t, f) == (tenant_id, form_id)
         }

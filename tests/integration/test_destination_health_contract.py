@@ -7,7 +7,9 @@ is not written again.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import random
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.capacity_units import item_size, write_units
 from formrelay.delivery.destination_health import (
     WINDOW,
     DestinationHealth,
@@ -31,6 +34,7 @@ from formrelay.domain.events import (
     DESTINATION_DISABLED,
     RecordedEvent,
     StreamId,
+    new_id,
 )
 from tests.support.template_aws import TemplateAws, template_aws
 
@@ -144,6 +148,7 @@ def test_the_summary_works_out_the_rate_latency_and_last_error() -> None:
     assert shown["last_error"]["status_code"] == 503
     assert shown["last_error"]["error_class"] == "http_503"
     assert len(shown["last_error"]["response_excerpt"]) == 200  # an excerpt, not the body
+    assert all("response_excerpt" not in e for e in shown["recent"])  # the last error's only
     assert shown["last_success_at"] == attempt(2).occurred_at
     assert [e["event_id"] for e in shown["recent"]] == ["fail-00003", "ev-00002", "ev-00001"]
     # And a destination never attempted says so, rather than 0% or 100%
@@ -222,6 +227,52 @@ class DestinationHealthContract:
         assert kept == [f"ev-{n:05d}" for n in range(40 - WINDOW, 40)]
 
 
+class StaleFirstReads(InMemoryDestinationHealth):
+    """A fake whose eventually consistent reads answer the record as it was a write ago."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.previous: dict[tuple[str, str, str], HealthRecord] = {}
+        self.writes = 0
+
+    def _read(
+        self, tenant_id: str, form_id: str, destination_id: str, *, consistent: bool
+    ) -> HealthRecord:
+        key = (tenant_id, form_id, destination_id)
+        if not consistent and key in self.previous:
+            return self.previous[key]
+        return super()._read(tenant_id, form_id, destination_id, consistent=True)
+
+    def _write_if(
+        self,
+        tenant_id: str,
+        form_id: str,
+        destination_id: str,
+        record: HealthRecord,
+        revision: int,
+    ) -> bool:
+        before = super()._read(tenant_id, form_id, destination_id, consistent=True)
+        written = super()._write_if(tenant_id, form_id, destination_id, record, revision)
+        if written:
+            self.previous[(tenant_id, form_id, destination_id)] = before
+            self.writes += 1
+        return written
+
+
+def test_a_stale_first_read_neither_loses_events_nor_writes_them_twice() -> None:
+    # Given a store whose cheap first read lags a write behind
+    health = StaleFirstReads()
+    events = [attempt(n) for n in range(1, 6)] + [failure(6)]
+    for event in events:
+        assert health.record("acme", "contact", "crm", [event]) is True
+    # Then every event is in, each written once
+    assert health.get("acme", "contact", "crm") == merge(HealthRecord(), events)
+    assert health.writes == len(events)
+    # And events already in (the lagging read has some, the stored record all) write nothing
+    assert health.record("acme", "contact", "crm", events[-2:]) is False
+    assert health.writes == len(events)
+
+
 class TestInMemoryDestinationHealth(DestinationHealthContract):
     @pytest.fixture
     def health(self) -> Iterator[DestinationHealth]:
@@ -239,3 +290,42 @@ class TestDynamoDBDestinationHealth(DestinationHealthContract):
     @pytest.fixture
     def health(self, aws: TemplateAws) -> Iterator[DestinationHealth]:
         yield DynamoDBDestinationHealth(aws.views_table, aws.dynamodb)
+
+    def test_a_full_record_is_one_write_unit(
+        self, health: DestinationHealth, aws: TemplateAws, tenant: str
+    ) -> None:
+        # Given a destination whose recent window is full, its last error a long answer,
+        # once disabled, with ids and times as the store makes them
+        rng = random.Random(7)
+        events = [
+            dataclasses.replace(
+                attempt(n, status=201, ms=rng.randrange(50, 30000)),
+                event_id=new_id(),
+                occurred_at=f"2026-12-06T08:{n // 60:02d}:{n % 60:02d}.{rng.randrange(10**6):06d}Z",
+            )
+            for n in range(WINDOW + 5)
+        ]
+        page = (  # a proxy's answer, as a failing destination's often is
+            "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n"
+            "<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n"
+            f"<hr><center>nginx</center>\r\n<!-- request {uuid.uuid4()} -->\r\n</body></html>"
+        )
+        events += [
+            attempt(WINDOW + 6, ok=False, status=503, error="http_503", excerpt=page),
+            disabled(WINDOW + 7),
+        ]
+        health.record(tenant, "contact-form-with-a-long-name", "crm-webhook", events)
+        # Then its item is under 1 KB: each batch of its attempts costs one write unit
+        found = aws.dynamodb.query(
+            TableName=aws.views_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"T#{tenant}#HEALTH#contact-form-with-a-long-name"}
+            },
+        )["Items"]
+        assert len(found) == 1
+        assert write_units(item_size(found[0])) == 1, item_size(found[0])
+        # And it reads back whole
+        stored = health.get(tenant, "contact-form-with-a-long-name", "crm-webhook")
+        assert stored == merge(HealthRecord(), events)
+        assert len(stored.recent) == WINDOW and stored.disabled is not None
