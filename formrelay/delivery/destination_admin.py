@@ -179,6 +179,10 @@ class DestinationAdmin:
             )
         except SecretDocumentBusyError as exc:
             raise DestinationsBusyError() from exc
+        if created and self.health is not None:
+            # a deleted destination's late attempts may have written health since: a new
+            # destination under its id starts with none
+            self.health.forget(tenant_id, form_id, destination_id)
         self.destinations.put(destination)
         return PutResult(created, {**destination.public(), "signing_secret": signing_secret})
 
@@ -225,10 +229,12 @@ class DestinationAdmin:
         return {**enabled.public(), "re_enabled": not destination.enabled}
 
     def delete(self, tenant_id: str, form_id: str, destination_id: str) -> None:
-        """Remove a destination and its credentials; 404 if there is none."""
+        """Remove a destination, its credentials and its health; 404 if there is none."""
         self._check_ids(form_id, destination_id, creating=False)
         if not self.destinations.delete(tenant_id, form_id, destination_id):
             raise UnknownDestinationError()
+        if self.health is not None:
+            self.health.forget(tenant_id, form_id, destination_id)
         try:
             self.secrets.delete(tenant_id, form_id, destination_id)
         except SecretDocumentBusyError as exc:

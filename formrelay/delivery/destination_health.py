@@ -15,10 +15,10 @@ page as its last error stays under 1 KB, one write unit
 (`test_a_full_record_is_one_write_unit`); an error excerpt of 200 random characters may
 make it two. The first read of a fold is eventually consistent (half a read unit).
 
-The logic lives here; back ends implement three hooks (`_read`, `_write_if`, `_for_form`):
-`DynamoDBDestinationHealth` below (one item per destination in its form's health
-partition of the Views table, apart from the tenant's catalogue partition so that
-attempts never make that hot) and `InMemoryDestinationHealth` (the fake). Both pass
+The logic lives here; back ends implement four hooks (`_read`, `_write_if`, `_for_form`,
+`_remove`): `DynamoDBDestinationHealth` below (one item per destination in its form's
+health partition of the Views table, apart from the tenant's catalogue partition so
+that attempts never make that hot) and `InMemoryDestinationHealth` (the fake). Both pass
 tests/integration/test_destination_health_contract.py.
 """
 
@@ -214,6 +214,10 @@ class DestinationHealth(ABC):
         """The health of each of a form's destinations that has any, by destination id."""
         return self._for_form(tenant_id, form_id)
 
+    def forget(self, tenant_id: str, form_id: str, destination_id: str) -> None:
+        """Drop a destination's health: a deleted one's, or before a new one takes its id."""
+        self._remove(tenant_id, form_id, destination_id)
+
     @abstractmethod
     def _read(
         self, tenant_id: str, form_id: str, destination_id: str, *, consistent: bool
@@ -235,6 +239,10 @@ class DestinationHealth(ABC):
     @abstractmethod
     def _for_form(self, tenant_id: str, form_id: str) -> dict[str, HealthRecord]:
         """Every stored record of the form's destinations."""
+
+    @abstractmethod
+    def _remove(self, tenant_id: str, form_id: str, destination_id: str) -> None:
+        """Delete the stored record, if any."""
 
 
 class HealthBatch:
@@ -322,6 +330,11 @@ class DynamoDBDestinationHealth(ViewsTableAdapter, DestinationHealth):
                 found[destination_id] = _from_item(item)
         return found
 
+    def _remove(self, tenant_id: str, form_id: str, destination_id: str) -> None:
+        self.dynamodb.delete_item(
+            TableName=self.views_table, Key=self._key(tenant_id, form_id, destination_id)
+        )
+
 
 def _from_item(item: dict[str, Any]) -> HealthRecord:
     return HealthRecord.decode(item["health"]["B"], int(item["revision"]["N"]))
@@ -365,3 +378,7 @@ class InMemoryDestinationHealth(DestinationHealth):
             for (t, f, d), stored in items.items()
             if (t, f) == (tenant_id, form_id)
         }
+
+    def _remove(self, tenant_id: str, form_id: str, destination_id: str) -> None:
+        with self._lock:
+            self._items.pop((tenant_id, form_id, destination_id), None)

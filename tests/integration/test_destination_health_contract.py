@@ -202,6 +202,21 @@ class DestinationHealthContract:
         assert [e["event_id"] for e in found["crm"].recent] == ["ev-00001"]
         assert found["mail"].last_error is not None
 
+    def test_forgetting_a_destination_drops_its_health_only(
+        self, health: DestinationHealth, tenant: str
+    ) -> None:
+        health.record(tenant, "contact", "crm", [attempt(1), failure(2)])
+        health.record(tenant, "contact", "mail", [attempt(3)])
+        health.record("other" + tenant, "contact", "crm", [attempt(4)])
+        health.forget(tenant, "contact", "crm")
+        health.forget(tenant, "contact", "never-attempted")  # nothing there: no error
+        assert health.get(tenant, "contact", "crm") == HealthRecord()
+        assert set(health.for_form(tenant, "contact")) == {"mail"}
+        assert health.get("other" + tenant, "contact", "crm").recent != ()
+        # And the id's next attempts start a new record
+        assert health.record(tenant, "contact", "crm", [attempt(5)]) is True
+        assert [e["event_id"] for e in health.get(tenant, "contact", "crm").recent] == ["ev-00005"]
+
     def test_two_writers_at_once_lose_neither_ones_events(
         self, health: DestinationHealth, tenant: str
     ) -> None:

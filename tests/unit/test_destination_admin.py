@@ -16,6 +16,7 @@ import pytest
 
 from formrelay.api.errors import problem_for
 from formrelay.delivery.destination_admin import DestinationAdmin
+from formrelay.delivery.destination_health import InMemoryDestinationHealth
 from formrelay.delivery.destination_secrets import DestinationSecrets
 from formrelay.delivery.memory import InMemoryDestinationDirectory
 from formrelay.delivery.ssrf import DestinationResolutionTimeoutError
@@ -24,6 +25,7 @@ from formrelay.registry.memory import InMemoryFormCatalog
 from formrelay.registry.registration import register
 from formrelay.secrets.memory import InMemorySecretDocuments, InMemorySecretVault
 from formrelay.tables.destination_items import destination_item
+from tests.integration.test_destination_health_contract import attempt, failure
 from tests.support.refusals import refused
 
 PREFIX = "formrelay/destinations/"
@@ -46,6 +48,7 @@ class Admin:
         self.clock = ManualClock()
         self.vault = InMemorySecretVault()
         self.directory = InMemoryDestinationDirectory()
+        self.health = InMemoryDestinationHealth()
         self.forms = InMemoryFormCatalog(destinations=self.directory.for_form)
         self.secrets = DestinationSecrets(
             PREFIX,
@@ -58,6 +61,7 @@ class Admin:
             secrets=self.secrets,
             resolve=_public,
             default_schedule=(7, 70),
+            health=self.health,
         )
         for tenant_id in ("acme", "globex"):
             register(self.forms, tenant_id, "contact", {"type": "object"})
@@ -161,6 +165,28 @@ def test_delete_removes_settings_and_credentials_then_it_is_404(admin: Admin) ->
         admin.admin.get("acme", "contact", "crm")
     with refused(404, "not-found"):
         admin.admin.delete("acme", "contact", "crm")
+
+
+def test_a_destination_deleted_and_created_again_starts_with_no_health(admin: Admin) -> None:
+    # Given a destination with attempts, and a second tenant's of the same id
+    for tenant_id in ("acme", "globex"):
+        admin.put(body(), tenant_id=tenant_id)
+        admin.health.record(tenant_id, "contact", "crm", [attempt(1), failure(2)])
+    # When acme replaces it, its history stays: the same destination, new settings
+    admin.put(body(timeout_seconds=5))
+    assert (
+        admin.admin.listing("acme", "contact")["destinations"][0]["health"]["recent_attempts"] == 2
+    )
+    # When acme deletes it, and a late attempt comes in, then creates one of that id
+    admin.admin.delete("acme", "contact", "crm")
+    assert admin.health.get("acme", "contact", "crm").recent == ()
+    admin.health.record("acme", "contact", "crm", [attempt(3)])
+    admin.put(body())
+    # Then the new destination has no history, and globex's is untouched
+    shown = admin.admin.listing("acme", "contact")["destinations"][0]["health"]
+    assert shown["recent_attempts"] == 0 and shown["last_error"] is None
+    other = admin.admin.listing("globex", "contact")["destinations"][0]["health"]
+    assert other["recent_attempts"] == 2 and other["last_error"] is not None
 
 
 @pytest.mark.parametrize(
