@@ -48,7 +48,7 @@ def http_event(
                 "lambda": {
                     "tenant_id": tenant_id,
                     "key_id": f"{tenant_id}.0123456789abcdef",
-                    "scopes": "submit,read,admin",
+                    "scopes": "admin read submit",  # as Principal.context() joins them
                 }
             },
             "domainName": "localhost",
