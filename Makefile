@@ -64,7 +64,7 @@ bench: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/ruff check formrelay handlers projections tests contract_tests bench infra
-	$(BIN)/mypy formrelay
+	$(BIN)/mypy formrelay handlers projections
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
 # every event schema version compatible with its predecessors under the manifest's mode
