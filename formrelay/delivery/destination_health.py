@@ -307,9 +307,16 @@ class DynamoDBDestinationHealth(ViewsTableAdapter, DestinationHealth):
                     "revision": {"N": str(revision + 1)},
                     "health": {"B": record.encode()},
                 },
-                # read as revision 0: nothing was stored, and nothing may be since
-                ConditionExpression="attribute_not_exists(pk) OR revision = :revision",
-                ExpressionAttributeValues={":revision": {"N": str(revision)}},
+                # read as revision 0: nothing was stored, and nothing may be since; read as
+                # any other: that one is still stored (not forgotten since, nor replaced)
+                **(
+                    {"ConditionExpression": "attribute_not_exists(pk)"}
+                    if revision == 0
+                    else {
+                        "ConditionExpression": "revision = :revision",
+                        "ExpressionAttributeValues": {":revision": {"N": str(revision)}},
+                    }
+                ),
             )
         except ClientError as exc:
             if condition_failed(exc):

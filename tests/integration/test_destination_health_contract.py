@@ -213,6 +213,11 @@ class DestinationHealthContract:
         assert health.get(tenant, "contact", "crm") == HealthRecord()
         assert set(health.for_form(tenant, "contact")) == {"mail"}
         assert health.get("other" + tenant, "contact", "crm").recent != ()
+        # And a fold that read the record before it was forgotten cannot bring it back
+        assert not health._write_if(tenant, "contact", "mail", HealthRecord(), revision=0)
+        health.forget(tenant, "contact", "mail")
+        assert not health._write_if(tenant, "contact", "mail", HealthRecord(), revision=1)
+        assert health.for_form(tenant, "contact") == {}
         # And the id's next attempts start a new record
         assert health.record(tenant, "contact", "crm", [attempt(5)]) is True
         assert [e["event_id"] for e in health.get(tenant, "contact", "crm").recent] == ["ev-00005"]
