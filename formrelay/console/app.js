@@ -23,7 +23,7 @@ const keyLabel = document.getElementById("key");
 let api = null;
 // The link's scopes: a hint for what to offer (the API still checks every request).
 let scopes = new Set(["read"]);
-// Redeliveries asked for on the submission shown: destination id -> { busy, after, error }.
+// Redeliveries asked for on the submission shown: destination id -> { busy, seen, error }.
 const redeliveries = { submissionId: null, byDestination: new Map() };
 let timer = null;
 let generation = 0; // a page drawn for an earlier route is not shown
@@ -109,10 +109,16 @@ async function renderList() {
 }
 
 // The highest round of delivery to a destination the history shows (0: none yet).
-function latestRound(history, destinationId) {
-  return history.events
-    .filter((e) => e.type === "delivery.attempted" && e.data.destination_id === destinationId)
-    .reduce((round, e) => Math.max(round, e.data.round || 1), 0);
+// What ends the wait for a redelivery: the new round's first attempt, or its outcome when
+// no attempt is made (a destination disabled or deleted meanwhile fails the round at once).
+const ROUND_ANSWERS = new Set(["delivery.attempted", "delivery.failed", "delivery.dead_lettered"]);
+
+// Whether a round asked for after the first `seen` events has had its answer.
+function roundAnswered(history, destinationId, seen) {
+  const mine = (e) => e.data && e.data.destination_id === destinationId;
+  const events = history.events.slice(seen);
+  const asked = events.findLastIndex((e) => e.type === "delivery.redelivery_requested" && mine(e));
+  return asked >= 0 && events.slice(asked + 1).some((e) => ROUND_ANSWERS.has(e.type) && mine(e));
 }
 
 function redeliveriesOf(id) {
@@ -136,17 +142,17 @@ async function redeliver(id, destinationId) {
   const mine = generation;
   const asked = redeliveriesOf(id);
   if (asked.get(destinationId)?.busy) return;
-  const after = shown && shown.id === id ? latestRound(shown.history, destinationId) : 0;
-  asked.set(destinationId, { busy: true, after: null, error: null });
+  const seen = shown && shown.id === id ? shown.history.events.length : 0;
+  asked.set(destinationId, { busy: true, seen: null, error: null });
   try {
     await api.post(`/v1/submissions/${encodeURIComponent(id)}/redeliveries`, {
       destination_id: destinationId,
       reason: "redelivered from the console",
     });
-    // Busy until its first attempt shows on the timeline.
-    asked.set(destinationId, { busy: true, after, error: null });
+    // Busy until the new round's first attempt (or its failure) shows on the timeline.
+    asked.set(destinationId, { busy: true, seen, error: null });
   } catch (error) {
-    asked.set(destinationId, { busy: false, after: null, error, refocus: true });
+    asked.set(destinationId, { busy: false, seen: null, error, refocus: true });
   }
   if (mine === generation) renderSubmission(id);
 }
@@ -165,7 +171,7 @@ async function renderSubmission(id) {
     const asked = redeliveriesOf(id);
     const done = [];
     for (const [destinationId, r] of asked) {
-      if (r.after != null && latestRound(history, destinationId) > r.after) {
+      if (r.seen != null && roundAnswered(history, destinationId, r.seen)) {
         asked.delete(destinationId);
         done.push(destinationId);
       } else if (r.refocus) {

@@ -195,7 +195,13 @@ function eventItem(event) {
         "li",
         { class: "event", "data-type": event.type },
         el("h3", { text: event.type }),
-        el("p", {}, time(event.occurred_at), d.destination_id ? ` ${d.destination_id}` : ""),
+        el(
+          "p",
+          {},
+          time(event.occurred_at),
+          d.destination_id ? ` ${d.destination_id}` : "",
+          d.reason ? `: ${d.reason}` : "",
+        ),
       );
   }
 }

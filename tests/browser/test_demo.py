@@ -12,9 +12,18 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.test_console import WAIT_SECONDS, open_console, screenshot, wait
+from tests.browser.test_console import (
+    WAIT_SECONDS,
+    console_link,
+    open_console,
+    open_submission,
+    screenshot,
+    wait,
+)
 from tests.e2e.conftest import RunningStack, running_stack
 
 # The state each demo destination shows, and the submission's own status beside it.
@@ -121,3 +130,30 @@ def test_the_printed_link_shows_a_submission_in_every_state(
             ]
         if state != "retrying":
             assert waiting == []
+
+
+def test_a_redelivery_to_a_disabled_destination_ends_its_wait_with_the_rounds_failure(
+    stack: RunningStack, browser: webdriver.Chrome
+) -> None:
+    # Given the demo submission whose destination a 410 disabled, shown by a submit link
+    failed = next(s for s in stack.demo["demo_submissions"] if s["shows"] == "failed")
+    stack.wait_for(lambda: _settled(stack, failed), what="the support submission to fail")
+    url = console_link(stack, frozenset({"read", "submit"}))[0]
+    open_submission(browser, url, failed["submission_id"])
+    # When Redeliver is pressed: the API takes the round, and the connector fails it at
+    # once, making no attempt (the destination is still disabled)
+    button = wait(browser, f"button[data-redeliver='{failed['destination_id']}']")
+    button.send_keys(Keys.ENTER)
+    # Then the wait ends on the round's failure, with its reason, and the button is back
+    reasons = "//li[@data-type='delivery.failed'][contains(., 'destination_disabled')]"
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: d.find_elements(By.XPATH, reasons), "the new round's failure on the timeline"
+    )
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "button[data-redeliver]").is_enabled(),
+        "Redeliver enabled again",
+    )
+    assert _page_text(browser, ".redeliver-status") == [""]
+    assert _page_text(browser, ".attempt .attempt-result") == ["HTTP 410, final_failure"]
+    history = stack.client().history(failed["submission_id"]).json()["events"]
+    assert [e["type"] for e in history][-2:] == ["delivery.redelivery_requested", "delivery.failed"]
