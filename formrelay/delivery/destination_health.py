@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 WINDOW = 20  # attempts kept: the "recent" of the success rate and latency
 EXCERPT_LENGTH = 200
 MAX_TRIES = 10  # concurrent batches for one destination: read, merge and write again
-BACKOFF_SECONDS = 0.005  # before the n-th try again, a random wait up to this times 2**n
+BACKOFF_SECONDS = 0.005  # before try n (from 0) again, a random wait up to this times 2**n
 
 
 class HealthContentionError(FormrelayError):
@@ -192,6 +192,8 @@ class DestinationHealth(ABC):
     ) -> bool:
         """Fold these events into the destination's health; whether anything was written."""
         for tried in range(MAX_TRIES):
+            if tried:  # writers that met keep meeting unless they part: full jitter
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**tried))
             # A first read may be stale (half the read units): a stale record's revision
             # refuses the write, and the reads after are strongly consistent. A stale record
             # the events change nothing in is no harm: the merge is a join, so neither would
@@ -202,8 +204,6 @@ class DestinationHealth(ABC):
                 return False
             if self._write_if(tenant_id, form_id, destination_id, merged, current.revision):
                 return True
-            # Writers that met keep meeting unless they part: full jitter
-            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**tried))
         raise HealthContentionError(f"health of {destination_id} kept changing")
 
     def get(self, tenant_id: str, form_id: str, destination_id: str) -> HealthRecord:
