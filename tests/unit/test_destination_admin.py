@@ -25,7 +25,7 @@ from formrelay.registry.memory import InMemoryFormCatalog
 from formrelay.registry.registration import register
 from formrelay.secrets.memory import InMemorySecretDocuments, InMemorySecretVault
 from formrelay.tables.destination_items import destination_item
-from tests.integration.test_destination_health_contract import attempt, failure
+from tests.support.events import attempt, failure
 from tests.support.refusals import refused
 
 PREFIX = "formrelay/destinations/"
